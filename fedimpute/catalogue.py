@@ -1,0 +1,116 @@
+"""The service catalogue: which protocol settings exist, and building entries from user input.
+
+Services are data (:class:`~fedimpute.models.ServiceConfig`); the three public
+Cloudgene services are seeded by a store migration, everything else is added by the
+user with ``fedimpute services add`` or :func:`make_service`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from fedimpute.exceptions import UnknownSettingError, UsageError
+from fedimpute.models import Protocol, ServiceConfig
+
+__all__ = ["LIMIT_KEYS", "PROTOCOL_SETTINGS", "make_service", "parse_settings"]
+
+#: Settings each protocol understands (``--set KEY=VALUE``), with what they mean.
+PROTOCOL_SETTINGS: dict[Protocol, dict[str, str]] = {
+    Protocol.CLOUDGENE: {
+        "poll_interval": "seconds between polls of one job (default 60, as TOPMed asks)",
+    },
+    Protocol.WES: {
+        "workflow": "'impute' (the workflow shipped with fedimpute, attached to each run) or a URL",
+        "workflow_type": "workflow language, e.g. CWL or WDL",
+        "workflow_type_version": "language version, e.g. v1.2",
+        "engine": "workflow engine name from the server's service-info, e.g. cwltool",
+        "panels": "path of a JSON list of {panel_id, name, build, populations}, or 'local'",
+        "poll_interval": "seconds between polls of one run",
+    },
+    Protocol.DNASTACK: {
+        "namespace": "Workbench namespace (default: the user's default namespace)",
+        "engine_id": "Workbench engine id (default: the engine marked default)",
+        "workflow_url": "'<workflow id>/<version id>' from the Workbench workflow registry",
+        "poll_interval": "seconds between polls of one run",
+    },
+    Protocol.LOCAL: {
+        "panels": "'local' for the local engine's panel registry",
+        "poll_interval": "seconds between polls of one run",
+    },
+}
+
+#: Keys accepted for every protocol; they set the service's limits used by the pre-flight check.
+LIMIT_KEYS = ("min_samples", "max_samples", "max_upload_mb", "max_concurrent_jobs", "builds")
+
+
+def parse_settings(protocol: Protocol, pairs: Iterable[str]) -> tuple[dict[str, str], dict[str, object]]:
+    """Split ``KEY=VALUE`` strings into protocol settings and service limits.
+
+    Raises
+    ------
+    UnknownSettingError
+        A key that ``protocol`` does not define; the message lists the known keys.
+    """
+    known = PROTOCOL_SETTINGS[protocol]
+    settings: dict[str, str] = {}
+    limits: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--set expects KEY=VALUE, got {pair!r}")
+        if key in LIMIT_KEYS:
+            limits[key] = _parse_limit(key, value)
+        elif key in known:
+            settings[key] = value
+        else:
+            names = ", ".join([*known, *LIMIT_KEYS])
+            raise UnknownSettingError(f"unknown setting {key!r} for protocol {protocol.value}; known keys: {names}")
+    return settings, limits
+
+
+def _parse_limit(key: str, value: str) -> object:
+    if key == "builds":
+        builds = [b.strip() for b in value.split(",") if b.strip()]
+        bad = [b for b in builds if b not in ("hg19", "hg38")]
+        if bad or not builds:
+            raise UsageError(f"builds must be a comma-separated list of hg19 and hg38, got {value!r}")
+        return builds
+    try:
+        number = int(value)
+    except ValueError:
+        raise UsageError(f"{key} must be a whole number, got {value!r}") from None
+    if number < 0:
+        raise UsageError(f"{key} must not be negative, got {number}")
+    return number
+
+
+def make_service(
+    name: str,
+    protocol: str | Protocol,
+    url: str,
+    *,
+    app: str | None = None,
+    description: str = "",
+    location: str = "",
+    settings: Iterable[str] = (),
+) -> ServiceConfig:
+    """Validate user input into a :class:`ServiceConfig` (Cloudgene ``app`` defaults to imputationserver2)."""
+    try:
+        proto = Protocol(protocol)
+    except ValueError:
+        choices = ", ".join(p.value for p in Protocol)
+        raise UsageError(f"unknown protocol {protocol!r}; choose one of {choices}") from None
+    if app and proto is not Protocol.CLOUDGENE:
+        raise UsageError("--app only applies to cloudgene services")
+    parsed, limits = parse_settings(proto, settings)
+    try:
+        return ServiceConfig(
+            name=name, protocol=proto, url=url, description=description, location=location,
+            app=(app or "imputationserver2") if proto is Protocol.CLOUDGENE else None,
+            settings=parsed, **limits,
+        )
+    except ValueError as exc:  # pydantic.ValidationError is a ValueError
+        errors = getattr(exc, "errors", None)
+        message = "; ".join(e["msg"].removeprefix("Value error, ") for e in errors()) if errors else str(exc)
+        raise UsageError(message) from None

@@ -1,0 +1,54 @@
+"""The JSON shapes of the CLI contract for jobs, built from the store.
+
+Kept outside the CLI so notebooks, reports and the dashboard show exactly what
+``fedimpute jobs show --json`` shows.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+from typing import Any
+
+from fedimpute.models import Job
+from fedimpute.store import Store
+
+__all__ = ["job_detail", "job_summary"]
+
+
+def _iso(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def job_summary(job: Job) -> dict[str, Any]:
+    """One line of ``jobs list --json``."""
+    return {
+        "job_id": job.job_id, "name": job.name, "service": job.service, "panel": job.panel,
+        "remote_id": job.remote_id, "status": job.status.value, "remote_state": job.remote_state,
+        "owner": job.owner, "parent_id": job.parent_id, "created_at": _iso(job.created_at),
+        "submitted_at": _iso(job.submitted_at), "finished_at": _iso(job.finished_at),
+    }
+
+
+def job_detail(store: Store, job_id: str) -> dict[str, Any]:
+    """``jobs show --json``: the job with its steps, events and results."""
+    job = store.get_job(job_id)
+    messages = store.step_messages(job_id)
+    steps = [
+        {"name": step, "messages": [{"time": _iso(m.time), "level": m.level.value, "text": m.text} for m in group]}
+        for (_, step), group in groupby(messages, key=lambda m: (m.step_index, m.step))
+    ]
+    return {
+        "job_id": job.job_id, "name": job.name, "service": job.service, "panel": job.panel,
+        "build": job.build, "population": job.population, "owner": job.owner, "parent_id": job.parent_id,
+        "remote_id": job.remote_id, "status": job.status.value, "remote_state": job.remote_state,
+        "created_at": _iso(job.created_at), "submitted_at": _iso(job.submitted_at),
+        "started_at": _iso(job.started_at), "finished_at": _iso(job.finished_at),
+        "queue_position": job.queue_position,
+        "steps": steps,
+        "events": [{"time": _iso(e.time), "status": e.status.value, "old_status": e.old_status and e.old_status.value,
+                    "detail": e.detail} for e in store.job_events(job_id)],
+        "results": [{"name": r.name, "size": r.size, "sha256": r.sha256, "path": r.path,
+                     "downloaded_at": _iso(r.downloaded_at)} for r in store.result_files(job_id)],
+        "children": [c.job_id for c in store.list_jobs(parent_id=job_id)],
+        "error": job.error,
+    }

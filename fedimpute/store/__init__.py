@@ -1,0 +1,20 @@
+"""fedimpute's DuckDB store (``FEDIMPUTE_HOME/fedimpute.duckdb``).
+
+>>> from fedimpute.store import Store
+>>> store = Store()                     # doctest: +SKIP
+>>> [s.name for s in store.list_services()]   # doctest: +SKIP
+['h3africa', 'michigan', 'topmed']
+"""
+
+from __future__ import annotations
+
+from fedimpute.store.catalogue import CatalogueStore
+from fedimpute.store.connection import connect, transaction
+from fedimpute.store.jobs import JobStore
+from fedimpute.store.migrations import apply_migrations, load_migrations
+
+__all__ = ["Store", "apply_migrations", "connect", "load_migrations", "transaction"]
+
+
+class Store(CatalogueStore, JobStore):
+    """The whole store: catalogue, panels, health, jobs, events, messages and results."""

@@ -1,0 +1,46 @@
+"""Conversions between DuckDB rows and domain models (UTC handling, JSON columns)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+__all__ = ["as_utc", "dicts", "to_db_time", "to_json"]
+
+
+def to_db_time(value: datetime | None) -> datetime | None:
+    """Aware datetime → naive UTC for a TIMESTAMP column (naive input is taken as UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Naive UTC from a TIMESTAMP column → aware UTC datetime."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def dicts(cursor: duckdb.DuckDBPyConnection, *, json_cols: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Fetch all rows of the last query as dicts; parse JSON columns and tag timestamps UTC."""
+    names = [d[0] for d in cursor.description]
+    out = []
+    for row in cursor.fetchall():
+        item = dict(zip(names, row, strict=True))
+        for key, value in item.items():
+            if isinstance(value, datetime):
+                item[key] = as_utc(value)
+            elif key in json_cols and isinstance(value, str):
+                item[key] = json.loads(value)
+        out.append(item)
+    return out

@@ -1,0 +1,114 @@
+"""Store methods for the service catalogue, discovered panels and health checks."""
+
+from __future__ import annotations
+
+from fedimpute.exceptions import DuplicateServiceError, ServiceNotFoundError
+from fedimpute.models import HealthRecord, HealthStatus, Population, ReferencePanel, ServiceConfig, utcnow
+from fedimpute.store._rows import dicts, to_db_time, to_json
+from fedimpute.store.base import StoreBase
+
+__all__ = ["CatalogueStore"]
+
+_SERVICE_COLS = (
+    "name, protocol, url, app, description, location, enabled, builtin, settings, min_samples, "
+    "max_samples, max_upload_mb, max_concurrent_jobs, builds"
+)
+
+
+class CatalogueStore(StoreBase):
+    def add_service(self, service: ServiceConfig, *, replace: bool = False) -> None:
+        """Add ``service``; with ``replace`` an existing entry of that name is overwritten."""
+        now = to_db_time(utcnow())
+        with self.tx() as con:
+            exists = con.execute("SELECT created_at FROM services WHERE name = ?", [service.name]).fetchone()
+            if exists and not replace:
+                raise DuplicateServiceError(
+                    f"a service named {service.name!r} already exists; choose another name, "
+                    f"or pass --replace to overwrite it"
+                )
+            created = exists[0] if exists else now
+            con.execute("DELETE FROM services WHERE name = ?", [service.name])
+            con.execute(
+                f"INSERT INTO services ({_SERVICE_COLS}, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    service.name, service.protocol.value, service.url, service.app, service.description,
+                    service.location, service.enabled, service.builtin, to_json(service.settings),
+                    service.min_samples, service.max_samples, service.max_upload_mb,
+                    service.max_concurrent_jobs, service.builds, created, now,
+                ],
+            )
+
+    def remove_service(self, name: str) -> None:
+        with self.tx() as con:
+            if not con.execute("SELECT 1 FROM services WHERE name = ?", [name]).fetchone():
+                raise ServiceNotFoundError(self._unknown_service(con, name))
+            con.execute("DELETE FROM services WHERE name = ?", [name])
+            con.execute("DELETE FROM panels WHERE service = ?", [name])
+
+    def list_services(self) -> list[ServiceConfig]:
+        with self.read() as con:
+            rows = dicts(con.execute(f"SELECT {_SERVICE_COLS} FROM services ORDER BY builtin DESC, name"),
+                         json_cols=("settings",))
+        return [ServiceConfig(**row) for row in rows]
+
+    def get_service(self, name: str) -> ServiceConfig:
+        with self.read() as con:
+            rows = dicts(con.execute(f"SELECT {_SERVICE_COLS} FROM services WHERE name = ?", [name]),
+                         json_cols=("settings",))
+            if not rows:
+                raise ServiceNotFoundError(self._unknown_service(con, name))
+        return ServiceConfig(**rows[0])
+
+    @staticmethod
+    def _unknown_service(con, name: str) -> str:
+        names = [r[0] for r in con.execute("SELECT name FROM services ORDER BY name").fetchall()]
+        known = ", ".join(names) if names else "none yet"
+        return f"unknown service {name!r} (known: {known}); see `fedimpute services list`"
+
+    # -- reference panels ----------------------------------------------------------------
+
+    def replace_panels(self, service: str, panels: list[ReferencePanel]) -> None:
+        """Cache the panels just discovered for ``service``, replacing the previous list."""
+        now = to_db_time(utcnow())
+        with self.tx() as con:
+            con.execute("DELETE FROM panels WHERE service = ?", [service])
+            for p in panels:
+                con.execute(
+                    "INSERT INTO panels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [service, p.panel_id, p.key, p.name, p.build,
+                     to_json([pop.model_dump() for pop in p.populations]), p.samples, p.variants,
+                     to_db_time(p.discovered_at) or now],
+                )
+
+    def list_panels(self, service: str | None = None) -> list[ReferencePanel]:
+        sql = "SELECT * FROM panels" + (" WHERE service = ?" if service else "") + " ORDER BY service, panel_id"
+        with self.read() as con:
+            rows = dicts(con.execute(sql, [service] if service else []), json_cols=("populations",))
+        for row in rows:
+            row["populations"] = [Population(**p) for p in row["populations"]]
+        return [ReferencePanel(**row) for row in rows]
+
+    # -- health --------------------------------------------------------------------------
+
+    def record_health(self, record: HealthRecord) -> None:
+        with self.tx() as con:
+            con.execute(
+                "INSERT INTO health_checks (service, checked_at, status, detail, latency_ms) VALUES (?, ?, ?, ?, ?)",
+                [record.service, to_db_time(record.checked_at), record.status.value, record.detail,
+                 record.latency_ms],
+            )
+
+    def latest_health(self) -> dict[str, HealthRecord]:
+        """The newest health record of every service that has one."""
+        with self.read() as con:
+            rows = dicts(con.execute(
+                "SELECT service, status, checked_at, detail, latency_ms FROM health_checks "
+                "QUALIFY row_number() OVER (PARTITION BY service ORDER BY checked_at DESC, check_id DESC) = 1"
+            ))
+        return {row["service"]: HealthRecord(**row) for row in rows}
+
+    def health_of(self, service: str) -> HealthRecord:
+        return self.latest_health().get(service) or HealthRecord(
+            service=service, status=HealthStatus.UNKNOWN, checked_at=None, detail="never checked"
+        )

@@ -1,0 +1,158 @@
+"""Store methods for jobs, their events, step messages and result files.
+
+Rules that the rest of fedimpute relies on:
+
+* a job row is committed (status ``pending``) before anything is sent to a service;
+* every status change writes a ``job_events`` row in the same transaction as the
+  change itself, so the event log and the job can never disagree;
+* step messages are keyed by (job, step, message index) and inserted once, so a
+  poll that sees the same messages again adds nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fedimpute.exceptions import JobNotFoundError
+from fedimpute.models import Job, JobEvent, JobStatus, ResultFile, StepMessage, utcnow
+from fedimpute.store._rows import dicts, to_db_time, to_json
+from fedimpute.store.base import StoreBase
+
+__all__ = ["JobStore"]
+
+_JOB_COLS = (
+    "job_id, parent_id, name, service, panel, build, population, owner, remote_id, status, remote_state, "
+    "queue_position, submission_key, options, inputs, created_at, updated_at, submitted_at, started_at, "
+    "finished_at, error"
+)
+_UPDATABLE = {
+    "name", "remote_id", "remote_state", "queue_position", "submitted_at", "started_at", "finished_at",
+    "error", "panel", "build", "population", "options",
+}
+
+
+def _job_params(job: Job) -> list[Any]:
+    return [
+        job.job_id, job.parent_id, job.name, job.service, job.panel, job.build, job.population, job.owner,
+        job.remote_id, job.status.value, job.remote_state, job.queue_position, job.submission_key,
+        to_json(job.options), to_json(job.inputs), to_db_time(job.created_at), to_db_time(job.updated_at),
+        to_db_time(job.submitted_at), to_db_time(job.started_at), to_db_time(job.finished_at), job.error,
+    ]
+
+
+class JobStore(StoreBase):
+    def add_job(self, job: Job, *, detail: str = "job recorded") -> Job:
+        """Insert ``job`` and its first event in one transaction."""
+        with self.tx() as con:
+            con.execute(f"INSERT INTO jobs ({_JOB_COLS}) VALUES ({', '.join(['?'] * 21)})", _job_params(job))
+            con.execute(
+                "INSERT INTO job_events (job_id, time, old_status, status, detail) VALUES (?, ?, NULL, ?, ?)",
+                [job.job_id, to_db_time(job.created_at), job.status.value, detail],
+            )
+        return job
+
+    def get_job(self, job_id: str) -> Job:
+        with self.read() as con:
+            rows = dicts(con.execute(f"SELECT {_JOB_COLS} FROM jobs WHERE job_id = ?", [job_id]),
+                         json_cols=("options", "inputs"))
+        if not rows:
+            raise JobNotFoundError(f"unknown job {job_id!r}; see `fedimpute jobs list` for job ids")
+        return Job(**rows[0])
+
+    def list_jobs(
+        self,
+        *,
+        status: JobStatus | str | None = None,
+        service: str | None = None,
+        owner: str | None = None,
+        parent_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[Job]:
+        """Jobs matching every filter given, newest first."""
+        where, params = [], []
+        for column, value in (("status", status), ("service", service), ("owner", owner),
+                              ("parent_id", parent_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value.value if isinstance(value, JobStatus) else value)
+        sql = f"SELECT {_JOB_COLS} FROM jobs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, job_id DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        with self.read() as con:
+            rows = dicts(con.execute(sql, params), json_cols=("options", "inputs"))
+        return [Job(**row) for row in rows]
+
+    def update_job(
+        self, job_id: str, *, status: JobStatus | None = None, detail: str = "", **fields: Any
+    ) -> Job:
+        """Change fields of a job; a changed ``status`` also writes an event (same transaction)."""
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"cannot update job field(s) {sorted(unknown)}; updatable: {sorted(_UPDATABLE)}")
+        now = utcnow()
+        with self.tx() as con:
+            row = con.execute("SELECT status FROM jobs WHERE job_id = ?", [job_id]).fetchone()
+            if row is None:
+                raise JobNotFoundError(f"unknown job {job_id!r}; see `fedimpute jobs list` for job ids")
+            old = JobStatus(row[0])
+            sets = {k: (to_db_time(v) if isinstance(v, datetime) else v) for k, v in fields.items()}
+            if "options" in sets:
+                sets["options"] = to_json(sets["options"])
+            if status is not None and status != old:
+                sets["status"] = status.value
+                con.execute(
+                    "INSERT INTO job_events (job_id, time, old_status, status, detail) VALUES (?, ?, ?, ?, ?)",
+                    [job_id, to_db_time(now), old.value, status.value, detail],
+                )
+            sets["updated_at"] = to_db_time(now)
+            assignments = ", ".join(f"{k} = ?" for k in sets)
+            con.execute(f"UPDATE jobs SET {assignments} WHERE job_id = ?", [*sets.values(), job_id])
+        return self.get_job(job_id)
+
+    def job_events(self, job_id: str) -> list[JobEvent]:
+        with self.read() as con:
+            rows = dicts(con.execute(
+                "SELECT job_id, time, old_status, status, detail FROM job_events WHERE job_id = ? "
+                "ORDER BY time, event_id", [job_id]))
+        return [JobEvent(**row) for row in rows]
+
+    # -- step messages ------------------------------------------------------------------
+
+    def add_step_messages(self, messages: list[StepMessage]) -> int:
+        """Store messages not seen before; return how many were new."""
+        if not messages:
+            return 0
+        with self.tx() as con:
+            before = con.execute("SELECT count(*) FROM step_messages").fetchone()[0]
+            con.executemany(
+                "INSERT INTO step_messages VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [[m.job_id, m.step_index, m.step, m.message_index, to_db_time(m.time), m.level.value, m.text]
+                 for m in messages],
+            )
+            after = con.execute("SELECT count(*) FROM step_messages").fetchone()[0]
+        return after - before
+
+    def step_messages(self, job_id: str) -> list[StepMessage]:
+        with self.read() as con:
+            rows = dicts(con.execute(
+                "SELECT * FROM step_messages WHERE job_id = ? ORDER BY step_index, message_index", [job_id]))
+        return [StepMessage(**row) for row in rows]
+
+    # -- result files -------------------------------------------------------------------
+
+    def upsert_result_file(self, result: ResultFile) -> None:
+        with self.tx() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO result_files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [result.job_id, result.name, result.size, result.sha256, result.path, result.url,
+                 to_db_time(result.downloaded_at)],
+            )
+
+    def result_files(self, job_id: str) -> list[ResultFile]:
+        with self.read() as con:
+            rows = dicts(con.execute("SELECT * FROM result_files WHERE job_id = ? ORDER BY name", [job_id]))
+        return [ResultFile(**row) for row in rows]
