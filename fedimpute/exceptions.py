@@ -11,6 +11,20 @@ The tree, so callers can catch at the depth they care about::
     │   └── JobNotFoundError
     ├── NotAvailableError               the capability arrives in a later release (exit 1)
     ├── CredentialError                 no token, or the secret store failed
+    ├── ServiceError                    a service answered badly (carries .service)
+    │   ├── AuthenticationError         401: token missing, invalid or expired
+    │   ├── PermissionDeniedError       403: revoked token, someone else's job
+    │   ├── RemoteNotFoundError         404: unknown job, app or file (exit 3)
+    │   ├── RemoteRejectedError         400: the service refused the request
+    │   │   ├── QuotaExceededError      "Only N jobs per user can be executed simultaneously."
+    │   │   └── DownloadLimitError      "number of max downloads exceeded."
+    │   ├── PayloadTooLargeError        413: upload above the service's limit
+    │   └── TransientServiceError       worth retrying later
+    │       ├── MaintenanceError        503 maintenance
+    │       └── ServiceUnavailableError 5xx, timeouts, refused or reset connections, garbage bodies
+    ├── ResultError                     a downloaded result cannot be trusted or opened
+    │   ├── IntegrityError              size or checksum mismatch, JSON error body instead of data
+    │   └── ArchiveError                wrong password, unsafe member path, corrupt archive
     └── StoreError                      the DuckDB store
         ├── StoreLockedError            another process kept the file locked too long
         └── MigrationError
@@ -24,18 +38,32 @@ Each message names the problem *and* what to do about it, because the CLI prints
 from __future__ import annotations
 
 __all__ = [
+    "ArchiveError",
+    "AuthenticationError",
     "CredentialError",
+    "DownloadLimitError",
     "DuplicateServiceError",
     "FedImputeError",
+    "IntegrityError",
     "JobNotFoundError",
+    "MaintenanceError",
     "MigrationChecksumError",
     "MigrationError",
     "MigrationSequenceError",
     "NotAvailableError",
     "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "QuotaExceededError",
+    "RemoteNotFoundError",
+    "RemoteRejectedError",
+    "ResultError",
+    "ServiceError",
     "ServiceNotFoundError",
+    "ServiceUnavailableError",
     "StoreError",
     "StoreLockedError",
+    "TransientServiceError",
     "UnknownSettingError",
     "UsageError",
 ]
@@ -105,3 +133,69 @@ class MigrationChecksumError(MigrationError):
 
 class MigrationSequenceError(MigrationError):
     """The database records a migration that this code does not ship."""
+
+
+class ServiceError(FedImputeError):
+    """A service refused or failed a request; ``service`` names it, the message says what to do."""
+
+    def __init__(self, service: str, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(f"{service}: {message}")
+        self.service, self.status_code, self.detail = service, status_code, message
+
+
+class AuthenticationError(ServiceError):
+    """HTTP 401: the token is missing, malformed or expired."""
+
+
+class PermissionDeniedError(ServiceError):
+    """HTTP 403: a revoked or replaced token, or someone else's job."""
+
+
+class RemoteNotFoundError(ServiceError):
+    """HTTP 404 from the service: no such job, app or file there."""
+
+    exit_code = 3
+
+
+class RemoteRejectedError(ServiceError):
+    """HTTP 400: the service refused the request as made."""
+
+
+class QuotaExceededError(RemoteRejectedError):
+    """The per-user limit of simultaneous jobs is reached; ``limit`` is N from the message."""
+
+    def __init__(self, service: str, message: str, *, limit: int | None = None, status_code: int = 400) -> None:
+        super().__init__(service, message, status_code=status_code)
+        self.limit = limit
+
+
+class DownloadLimitError(RemoteRejectedError):
+    """The file's download counter is used up."""
+
+
+class PayloadTooLargeError(ServiceError):
+    """HTTP 413: the upload is above the service's size limit."""
+
+
+class TransientServiceError(ServiceError):
+    """A failure that says nothing about the request itself: retry later."""
+
+
+class MaintenanceError(TransientServiceError):
+    """HTTP 503: the service is in maintenance mode."""
+
+
+class ServiceUnavailableError(TransientServiceError):
+    """5xx, timeouts, refused or reset connections, or a body that is not the expected JSON."""
+
+
+class ResultError(FedImputeError):
+    """A result file cannot be trusted or opened."""
+
+
+class IntegrityError(ResultError):
+    """The bytes on disk are not what the service said it sent."""
+
+
+class ArchiveError(ResultError):
+    """A result archive cannot be opened safely (password, unsafe member path, corruption)."""

@@ -11,6 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+pytest_plugins = ["tests.cloudgene_server.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch, tmp_path):

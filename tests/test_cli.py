@@ -113,14 +113,8 @@ def test_jobs_show__unknown_exits_3(capsys):
 
 
 @pytest.mark.parametrize("args, what", [
-    (["panels"], "reference-panel discovery"),
-    (["services", "check"], "service health"),
     (["check", "x.vcf.gz"], "pre-flight"),
-    (["submit", "x.vcf.gz", "--service", "michigan", "--panel", "hapmap-2"], "job submission"),
-    (["jobs", "wait", "j1"], "waiting for jobs"),
-    (["jobs", "cancel", "j1"], "remote cancel"),
     (["jobs", "refresh", "--json"], "job monitoring"),
-    (["results", "download", "j1"], "result download"),
     (["quality", "j1", "--json"], "quality"),
     (["report", "j1", "--out", "r.html"], "reports"),
     (["engine", "start"], "local imputation engine"),

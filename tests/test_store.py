@@ -140,6 +140,9 @@ def test_step_messages__stored_once(store):
     assert store.add_step_messages(msgs[:2]) == 2
     assert store.add_step_messages(msgs) == 1  # a later poll sees the first two again
     assert [m.text for m in store.step_messages(job.job_id)] == ["m0", "m1", "m2"]
+    progress = msgs[2].model_copy(update={"text": "m2, 50%"})  # a running line rewritten in place
+    assert store.add_step_messages([progress]) == 1
+    assert [m.text for m in store.step_messages(job.job_id)] == ["m0", "m1", "m2, 50%"]
 
 
 def test_result_files__upsert(store):

@@ -15,6 +15,7 @@ import typer
 
 from fedimpute.cli import later
 from fedimpute.cli.jobs import jobs_app
+from fedimpute.cli.remote import panels, results_download, submit
 from fedimpute.cli.services import login, services_app
 from fedimpute.exceptions import FedImputeError
 from fedimpute.redaction import redact
@@ -31,6 +32,11 @@ app = typer.Typer(
 app.add_typer(services_app, name="services")
 app.add_typer(jobs_app, name="jobs")
 app.command("login")(login)
+app.command("panels")(panels)
+app.command("submit")(submit)
+results_app = typer.Typer(help="Result files of jobs.", no_args_is_help=True)
+results_app.command("download")(results_download)
+app.add_typer(results_app, name="results")
 later.register(app)
 
 _debug = False

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from fedimpute.cli._common import emit_json, out, store
-from fedimpute.exceptions import NotAvailableError, UsageError
+from fedimpute.cli._common import emit_json, err, out, store
+from fedimpute.exceptions import FedImputeError, NotAvailableError, TransientServiceError, UsageError
+from fedimpute.hub import Hub
 from fedimpute.job_views import job_detail, job_summary
 from fedimpute.models import JobStatus
 
@@ -40,10 +42,26 @@ def list_jobs(
     out.print(table)
 
 
+async def _refresh_quietly(hub: Hub, job_id: str) -> None:
+    try:
+        await hub.refresh(job_id)
+    except (TransientServiceError, NotAvailableError) as exc:
+        err.print(f"warning: showing stored state; could not refresh from the service ({exc})", markup=False)
+
+
 @jobs_app.command("show")
-def show_job(job_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Show one job with its steps, events and results."""
-    detail = job_detail(store(), job_id)
+def show_job(
+    job_id: str,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Show the stored state; do not ask the service.")]
+    = False,
+) -> None:
+    """Show one job with its steps, events and results (refreshed from the service unless it ended)."""
+    hub = Hub()
+    job = hub.store.get_job(job_id)
+    if not offline and job.remote_id and not job.status.is_terminal:
+        asyncio.run(_refresh_quietly(hub, job_id))
+    detail = job_detail(hub.store, job_id)
     if as_json:
         emit_json(detail)
         return
@@ -82,11 +100,32 @@ def wait(
     timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Return when the job is terminal."""
-    raise NotAvailableError("waiting for jobs (jobs wait)")
+    """Return when the job is terminal; exit 1 if it failed, was cancelled or the timeout passed."""
+    hub = Hub()
+    last: list[str] = []
+
+    def report(job) -> None:
+        line = f"{job.job_id}: {job.status.value} (remote state {job.remote_state})"
+        if job.queue_position is not None:
+            line += f", queue position {job.queue_position}"
+        if line not in last:
+            err.print(line, markup=False)
+            last[:] = [line]
+
+    try:
+        job = asyncio.run(hub.wait(job_id, timeout=timeout, on_update=report))
+    except TimeoutError as exc:
+        raise FedImputeError(f"{exc}; run `fedimpute jobs wait {job_id}` again to keep waiting") from None
+    if as_json:
+        emit_json(job_detail(hub.store, job_id))
+    else:
+        out.print(f"{job.job_id} {job.status.value}", markup=False)
+    if job.status is not JobStatus.COMPLETED:
+        raise typer.Exit(1)
 
 
 @jobs_app.command("cancel")
 def cancel(job_id: str) -> None:
     """Cancel a job remotely, then locally."""
-    raise NotAvailableError("remote cancel (jobs cancel)")
+    job = asyncio.run(Hub().cancel(job_id))
+    err.print(f"{job.job_id} cancelled (remote state {job.remote_state})", markup=False)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from datetime import timedelta
 from typing import Annotated
 
 import typer
+from pydantic import SecretStr
 from rich.table import Table
 
 from fedimpute.catalogue import make_service
 from fedimpute.cli._common import credentials, emit_json, err, out, store
-from fedimpute.exceptions import NotAvailableError, UsageError
-from fedimpute.models import HealthRecord, ServiceConfig
+from fedimpute.exceptions import AuthenticationError, NotAvailableError, TransientServiceError, UsageError
+from fedimpute.hub import Hub
+from fedimpute.models import HealthRecord, HealthStatus, ServiceConfig, utcnow
+from fedimpute.services import adapter_class
+from fedimpute.services.base import TokenInfo
 
 __all__ = ["login", "services_app"]
 
@@ -76,13 +82,57 @@ def remove_service(name: str) -> None:
     err.print(f"removed service {name}")
 
 
+async def _check_all(hub: Hub, names: list[str]) -> list[dict]:
+    rows = []
+    for name in names:
+        token_present = hub.credentials.token(name) is not None
+        try:
+            health, token = await hub.check_service(name)
+        except NotAvailableError as exc:
+            health, token = HealthRecord(service=name, status=HealthStatus.UNKNOWN, checked_at=None,
+                                         detail=str(exc)), None
+        rows.append({
+            "name": name, "health": _health_json(health),
+            "token": {"present": token_present, "valid": token.valid if token else None,
+                      "expires_at": token.expires_at.isoformat().replace("+00:00", "Z")
+                      if token and token.expires_at else None,
+                      "user": token.user if token else None,
+                      "message": token.message if token else ""},
+        })
+        _warn_expiry(name, token)
+    return rows
+
+
+def _warn_expiry(name: str, token: TokenInfo | None) -> None:
+    if token and token.valid and token.expires_at:
+        left = token.expires_at - utcnow()
+        if left < timedelta(days=7):
+            err.print(f"warning: the token for {name} expires in {max(left.days, 0)} day(s) "
+                      f"({token.expires_at:%Y-%m-%d}); create a new one and run `fedimpute login {name}`",
+                      markup=False)
+
+
 @services_app.command("check")
 def check_services(
-    names: Annotated[list[str] | None, typer.Argument()] = None,
+    names: Annotated[list[str] | None, typer.Argument(help="Services (default: every enabled one).")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Check health and token of services."""
-    raise NotAvailableError("service health and token checks (they arrive with the service adapters)")
+    """Check health and token of services, and record the health."""
+    hub = Hub()
+    targets = names or [s.name for s in hub.store.list_services() if s.enabled]
+    for name in targets:
+        hub.store.get_service(name)  # unknown names exit 3 before any request
+    rows = asyncio.run(_check_all(hub, targets))
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("name", "health", "detail", "token", "user", "expires", title="service check")
+    for r in rows:
+        t = r["token"]
+        state = "none" if not t["present"] else {True: "valid", False: "INVALID", None: "unchecked"}[t["valid"]]
+        table.add_row(r["name"], r["health"]["status"], r["health"]["detail"][:60], state, t["user"] or "",
+                      t["expires_at"] or "")
+    out.print(table)
 
 
 def login(
@@ -94,7 +144,32 @@ def login(
     if (token is None) == (not token_stdin):
         raise UsageError("give exactly one of --token TOKEN or --token-stdin")
     store().get_service(name)  # exit 3 for an unknown service, before a secret is stored
-    value = sys.stdin.readline() if token_stdin else token
-    creds = credentials()
-    creds.set_token(name, value or "")
-    err.print(f"token for {name} stored in the {creds.backend_name}")
+    value = (sys.stdin.readline() if token_stdin else token or "").strip()
+    if not value:
+        raise UsageError("the token is empty; paste the API token from the service's profile page")
+    hub = Hub()
+    info = asyncio.run(_verify(hub, name, SecretStr(value)))
+    if info is not None and not info.valid:
+        raise AuthenticationError(name, f"the service rejected this token ({info.message}); create a new API "
+                                  "token on the service's profile page")
+    hub.credentials.set_token(name, value)
+    who = f" (user {info.user}, expires {info.expires_at:%Y-%m-%d})" if info and info.expires_at else ""
+    err.print(f"token for {name} stored in the {hub.credentials.backend_name}{who}", markup=False)
+    _warn_expiry(name, info)
+
+
+async def _verify(hub: Hub, name: str, token: SecretStr) -> TokenInfo | None:
+    """Ask the service about ``token`` where the protocol can; unreachable services only warn."""
+    service = hub.store.get_service(name)
+    try:
+        cls = adapter_class(service.protocol.value)
+    except NotAvailableError:
+        return None
+    if not cls.verifies_token:
+        return None
+    async with hub._client_factory(service) as client:
+        try:
+            return await cls(service, client, token).verify_token()
+        except TransientServiceError as exc:
+            err.print(f"warning: could not verify the token now ({exc}); storing it anyway", markup=False)
+            return None

@@ -123,18 +123,28 @@ class JobStore(StoreBase):
     # -- step messages ------------------------------------------------------------------
 
     def add_step_messages(self, messages: list[StepMessage]) -> int:
-        """Store messages not seen before; return how many were new."""
+        """Store messages; return how many were new or changed.
+
+        A service may rewrite a message in place (a running step's progress line), so a
+        message at a known (step, index) position is updated, never duplicated.
+        """
         if not messages:
             return 0
+        job_ids = sorted({m.job_id for m in messages})
         with self.tx() as con:
-            before = con.execute("SELECT count(*) FROM step_messages").fetchone()[0]
-            con.executemany(
-                "INSERT INTO step_messages VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [[m.job_id, m.step_index, m.step, m.message_index, to_db_time(m.time), m.level.value, m.text]
-                 for m in messages],
-            )
-            after = con.execute("SELECT count(*) FROM step_messages").fetchone()[0]
-        return after - before
+            old = {(r[0], r[1], r[2]): (r[3], r[4]) for r in con.execute(
+                "SELECT job_id, step_index, message_index, level, text FROM step_messages "
+                f"WHERE job_id IN ({', '.join(['?'] * len(job_ids))})", job_ids).fetchall()}
+            fresh = [m for m in messages
+                     if old.get((m.job_id, m.step_index, m.message_index)) != (m.level.value, m.text)]
+            if fresh:
+                con.executemany(
+                    "INSERT INTO step_messages VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                    "step = excluded.step, time = excluded.time, level = excluded.level, text = excluded.text",
+                    [[m.job_id, m.step_index, m.step, m.message_index, to_db_time(m.time), m.level.value, m.text]
+                     for m in fresh],
+                )
+        return len(fresh)
 
     def step_messages(self, job_id: str) -> list[StepMessage]:
         with self.read() as con:
@@ -151,6 +161,14 @@ class JobStore(StoreBase):
                 [result.job_id, result.name, result.size, result.sha256, result.path, result.url,
                  to_db_time(result.downloaded_at)],
             )
+
+    def add_result_names(self, job_id: str, names: list[str]) -> None:
+        """Record files a service lists for a job (not yet downloaded); known names are kept as they are."""
+        if not names:
+            return
+        with self.tx() as con:
+            con.executemany("INSERT INTO result_files (job_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                            [[job_id, n] for n in names])
 
     def result_files(self, job_id: str) -> list[ResultFile]:
         with self.read() as con:

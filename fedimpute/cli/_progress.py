@@ -1,0 +1,36 @@
+"""Rich progress bars on stderr for uploads and downloads (hidden when stderr is not a terminal
+unless forced, so ``--json`` output and logs stay clean)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from fedimpute.cli._common import err
+
+__all__ = ["transfer_progress"]
+
+
+@contextmanager
+def transfer_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """Yield ``update(label, done, total)``; one bar per label."""
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                        TimeRemainingColumn(), console=err, transient=False)
+    tasks: dict[str, int] = {}
+
+    def update(label: str, done: int, total: int) -> None:
+        if label not in tasks:
+            tasks[label] = progress.add_task(label, total=total or None)
+        progress.update(tasks[label], completed=done, total=total or None)
+
+    with progress:
+        yield update
