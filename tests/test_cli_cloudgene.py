@@ -82,3 +82,11 @@ def test_jobs_wait_and_cancel(cli, sim_service, cloudgene_sim, tmp_path):
     assert show["status"] == "cancelled" and show["remote_state"] == "6"
     waited = cli("jobs", "wait", doc["job_id"], "--json")
     assert waited.returncode == 1 and json.loads(waited.stdout)["status"] == "cancelled"
+
+
+def test_login__warns_when_token_expires_within_7_days(cli, sim_service, cloudgene_sim):
+    cloudgene_sim.add_user("carol", "carol-token-0123456789", expires_in_days=3)
+    proc = cli("login", "sim", "--token", "carol-token-0123456789")
+    assert proc.returncode == 0
+    assert "warning: the token for sim expires in 2 day(s)" in proc.stderr or \
+        "warning: the token for sim expires in 3 day(s)" in proc.stderr

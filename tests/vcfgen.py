@@ -1,10 +1,11 @@
-"""Small VCF files for tests, written with the standard library (gzip, not BGZF)."""
+"""Small bgzipped VCF files for tests."""
 
 from __future__ import annotations
 
-import gzip
 import random
 from pathlib import Path
+
+from fedimpute.bgzf import BgzfWriter
 
 __all__ = ["write_vcf"]
 
@@ -23,6 +24,6 @@ def write_vcf(path: Path, *, samples: int = 25, sites: int = 30, chrom: str = "2
         ref, alt = rng.sample("ACGT", 2)
         gts = [f"{rng.randint(0, 1)}{sep}{rng.randint(0, 1)}" for _ in range(samples)]
         lines.append("\t".join([chrom, str(pos), f"rs{i + 1}", ref, alt, ".", "PASS", ".", "GT", *gts]))
-    with gzip.open(path, "wt") as fh:
+    with BgzfWriter(path) as fh:
         fh.write("\n".join(lines) + "\n")
     return path

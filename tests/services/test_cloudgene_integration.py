@@ -209,3 +209,16 @@ async def test_evil_archive__refused_nothing_outside_job_folder(hub, cloudgene_s
     assert not (job_dir.parent / "evil").exists() and not (tmp_path / "evil").exists()
     assert not __import__("pathlib").Path("/tmp/fedimpute-absolute-evil").exists()
     assert not (job_dir / "chr20.info.gz").exists()  # refused before anything was extracted
+
+
+async def test_list_jobs__follows_pages(hub, cloudgene_sim, vcf):
+    cloudgene_sim.max_running_per_user = 100
+    cloudgene_sim.step_seconds = 60
+    async with hub.adapter("sim") as adapter:
+        ids = {await adapter.submit([vcf], SubmitOptions(panel="hapmap-2"), job_name=f"j{i}") for i in range(17)}
+        before = len(cloudgene_sim.requests)
+        listed = await adapter.list_jobs()
+    assert {j.remote_id for j in listed} == ids
+    assert len(cloudgene_sim.requests) - before == 2  # 15 per page
+    assert {j.status for j in listed} <= {JobStatus.QUEUED, JobStatus.RUNNING}
+    assert sorted(j.queue_position or 0 for j in listed)[-1] == 15  # 16 waiting behind the running one
