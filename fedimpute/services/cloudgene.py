@@ -19,7 +19,13 @@ from pydantic import SecretStr
 from fedimpute._http import check_response, json_body, transport_errors
 from fedimpute._multipart import MultipartBody
 from fedimpute.downloads import safe_join, stream_to_file
-from fedimpute.exceptions import RemoteRejectedError, ServiceError, UsageError
+from fedimpute.exceptions import (
+    AuthenticationError,
+    RemoteNotFoundError,
+    RemoteRejectedError,
+    ServiceError,
+    UsageError,
+)
 from fedimpute.models import HealthRecord, HealthStatus, JobStatus, ReferencePanel
 from fedimpute.services.base import (
     DownloadedFile,
@@ -105,7 +111,16 @@ class CloudgeneService(ImputationService):
         )
 
     async def app_schema(self) -> AppSchema:
-        return AppSchema(await self._json("GET", f"{API}/server/apps/{self.app}", what=f"app {self.app}"))
+        """The app's parameters.  Cloudgene answers a bad token here with 404 "... or the request
+        requires user authentication", so that case is told apart by asking about the token."""
+        try:
+            return AppSchema(await self._json("GET", f"{API}/server/apps/{self.app}", what=f"app {self.app}"))
+        except RemoteNotFoundError as exc:
+            if "authentication" in exc.detail and not (await self.verify_token()).valid:
+                raise AuthenticationError(
+                    self.name, f"the token was refused (missing, invalid or expired); run `fedimpute login "
+                    f"{self.name}` with a new token from the service's profile page", status_code=401) from exc
+            raise
 
     async def discover_panels(self) -> list[ReferencePanel]:
         return (await self.app_schema()).panels(self.name)
