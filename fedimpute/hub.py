@@ -91,8 +91,6 @@ class Hub:
         if cached and not refresh:
             return cached
         service = self.store.get_service(name)
-        if not adapter_class(service.protocol.value).discovers_panels:
-            return cached
         async with self.adapter(service) as adapter:
             panels = await adapter.discover_panels()
         self.store.replace_panels(name, panels)
@@ -121,7 +119,7 @@ class Hub:
         try:
             async with self.adapter(config) as adapter:
                 remote_id = await adapter.submit(files, options, job_name=options.name or job.job_id,
-                                                 progress=progress)
+                                                 submission_key=job.job_id, progress=progress)
         except TransientServiceError as exc:
             self.store.update_job(job.job_id, error=f"upload interrupted ({exc.detail}); the service may or "
                                   "may not have the job, so it is not sent again automatically")

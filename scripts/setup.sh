@@ -42,4 +42,6 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[ui,test,engine]' 2>&1 \
   | grep -v '^WARNING: Location' >&2 || true
 .venv/bin/python -c 'import fedimpute' || { echo "setup: installing fedimpute failed" >&2; exit 1; }
+# The WES server (sapporo + cwltool, pinned) lives in its own venv: it pins its own FastAPI and pydantic.
+.venv/bin/python -m fedimpute.engine.wesenv >/dev/null
 echo "setup: ready (.venv/bin/fedimpute)" >&2

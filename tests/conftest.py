@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytest_plugins = ["tests.cloudgene_server.fixtures"]
+pytest_plugins = ["tests.cloudgene_server.fixtures", "tests.wes_fixtures"]
 
 
 @pytest.fixture(autouse=True)

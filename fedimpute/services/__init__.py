@@ -18,9 +18,10 @@ __all__ = ["KNOWN_ADAPTERS", "ImputationService", "adapter_class", "registry"]
 #: protocol -> module that defines its adapter (imported on first use).
 KNOWN_ADAPTERS = {
     "cloudgene": "fedimpute.services.cloudgene",
+    "wes": "fedimpute.services.wes",
+    "dnastack": "fedimpute.services.dnastack",
 }
-_LATER = {"wes": "GA4GH WES services", "dnastack": "DNAstack Workbench services",
-          "local": "the local imputation engine"}
+_LATER = {"local": "the local imputation engine"}
 
 
 def adapter_class(protocol: str) -> type[ImputationService]:

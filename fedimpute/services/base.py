@@ -156,9 +156,13 @@ class ImputationService(ABC):
 
     @abstractmethod
     async def submit(self, files: list[Path], options: SubmitOptions, *, job_name: str,
-                     panels: list[ReferencePanel] | None = None,
+                     submission_key: str | None = None,
                      progress: ProgressCallback | None = None) -> str:
-        """Send the job; return the service's id for it."""
+        """Send the job; return the service's id for it.
+
+        ``submission_key`` is fedimpute's job id: adapters that can label a run (WES tags) attach it,
+        so that a submission whose answer was lost can be found on the service again.
+        """
 
     @abstractmethod
     async def get_job(self, remote_id: str, *, previous: JobStatus | None = None) -> RemoteJob: ...

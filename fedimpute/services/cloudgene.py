@@ -128,7 +128,7 @@ class CloudgeneService(ImputationService):
     # -- jobs ------------------------------------------------------------------------------
 
     async def submit(self, files: list[Path], options: SubmitOptions, *, job_name: str,
-                     panels: list[ReferencePanel] | None = None,
+                     submission_key: str | None = None,
                      progress: ProgressCallback | None = None) -> str:
         schema = await self.app_schema()
         body = MultipartBody()

@@ -1,0 +1,156 @@
+"""Running a sapporo WES server on 127.0.0.1 with cwltool called directly (no Docker).
+
+sapporo's packaged ``run.sh`` wraps every engine in ``docker run``; machines here have
+no Docker engine.  :func:`write_run_sh` derives our own ``run.sh`` from the installed
+one at start-up, replacing only the cwltool launcher (and skipping RO-Crate generation,
+which would also call Docker), so sapporo's signal handling, and therefore cancel, stays
+intact.  Only the cwltool engine is advertised in ``service-info``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from fedimpute.engine.wesenv import ensure_wes_venv
+from fedimpute.exceptions import FedImputeError
+
+__all__ = ["SapporoServer", "free_port", "write_run_sh"]
+
+URL_PREFIX = "/ga4gh/wes/v1"
+SERVICE_INFO = {
+    "workflow_type_versions": {"CWL": {"workflow_type_version": ["v1.0", "v1.1", "v1.2"]}},
+    "supported_filesystem_protocols": ["file", "http", "https"],
+    "workflow_engine_versions": {"cwltool": {"workflow_engine_version": ["local"]}},
+    "default_workflow_engine_parameters": {},
+}
+_CWLTOOL_BODY = """    cd "${exe_dir}"
+    local -a cmd_arr=(cwltool --outdir "${outputs_dir}" --tmpdir-prefix "${tmp_dir}/" --tmp-outdir-prefix "${tmp_dir}/")
+    _append_engine_params cmd_arr
+    cmd_arr+=("${wf_url}" "${wf_params}")
+    _write_and_run cmd_arr"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _replace_function(text: str, name: str, body: str) -> str:
+    start = text.index(f"function {name}() {{")
+    end = text.index("\n}\n", start) + 3
+    return text[:start] + f"function {name}() {{\n{body}\n}}\n" + text[end:]
+
+
+def write_run_sh(venv: Path, dest: Path) -> Path:
+    """Write a Docker-free ``run.sh`` derived from the venv's sapporo package to ``dest``."""
+    probe = "import pathlib, sapporo; print(pathlib.Path(sapporo.__file__).parent / 'run.sh')"
+    src = Path(subprocess.run([str(venv / "bin" / "python"), "-c", probe], capture_output=True, text=True,
+                              check=True).stdout.strip())
+    text = src.read_text()
+    text = _replace_function(text, "run_cwltool", _CWLTOOL_BODY)
+    text = _replace_function(text, "generate_ro_crate", "    :")
+    dest.write_text(text)
+    dest.chmod(0o755)
+    return dest
+
+
+def _cli_value(venv: Path, *args: str) -> str:
+    """sapporo-cli prints 'Label: value'; return the value."""
+    out = subprocess.run([str(venv / "bin" / "sapporo-cli"), *args], capture_output=True, text=True, check=True)
+    return out.stdout.strip().split(": ", 1)[-1]
+
+
+@dataclass
+class SapporoServer:
+    """A sapporo process on 127.0.0.1; ``users`` (name -> password) switches bearer auth on."""
+
+    workdir: Path
+    port: int = 0
+    users: dict[str, str] = field(default_factory=dict)
+    cancel_grace_seconds: int = 2
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{URL_PREFIX}"
+
+    def _auth_config(self, venv: Path) -> Path:
+        users = [{"username": u, "password_hash": _cli_value(venv, "hash-password", "--password", pw)}
+                 for u, pw in self.users.items()]
+        config = {"auth_enabled": True, "idp_provider": "sapporo",
+                  "sapporo_auth_config": {"secret_key": _cli_value(venv, "generate-secret"),
+                                          "expires_delta_hours": 24, "users": users},
+                  "external_config": {"idp_url": "http://127.0.0.1:1/unused", "jwt_audience": "account",
+                                      "client_mode": "public", "client_id": "unused", "client_secret": "unused"}}
+        path = self.workdir / "auth_config.json"
+        path.write_text(json.dumps(config))
+        path.chmod(0o600)
+        return path
+
+    def start(self, timeout: float = 30) -> SapporoServer:
+        venv = ensure_wes_venv()
+        (self.workdir / "runs").mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        (self.workdir / "service_info.json").write_text(json.dumps(SERVICE_INFO))
+        run_sh = write_run_sh(venv, self.workdir / "run.sh")
+        cmd = [str(venv / "bin" / "sapporo"), "--host", "127.0.0.1", "--port", str(self.port),
+               "--run-dir", str(self.workdir / "runs"), "--run-sh", str(run_sh),
+               "--service-info", str(self.workdir / "service_info.json"), "--url-prefix", URL_PREFIX,
+               "--cancel-grace-seconds", str(self.cancel_grace_seconds)]
+        if self.users:
+            cmd += ["--auth-config", str(self._auth_config(venv))]
+        env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+               "SAPPORO_CANCEL_GRACE_SECONDS": str(self.cancel_grace_seconds)}
+        log = (self.workdir / "sapporo.log").open("ab")
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                tail = (self.workdir / "sapporo.log").read_text(errors="replace")[-1500:]
+                raise FedImputeError(f"the WES server exited at start-up (code {self.proc.returncode}):\n{tail}")
+            try:
+                if httpx.get(f"{self.url}/service-info", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise FedImputeError(f"the WES server did not answer on {self.url} within {timeout:g} s; "
+                             f"see {self.workdir / 'sapporo.log'}")
+
+    def token(self, username: str) -> str:
+        """A bearer token for ``username`` from sapporo's built-in identity provider."""
+        response = httpx.post(f"{self.url}/token", data={"username": username, "password": self.users[username]})
+        response.raise_for_status()
+        return response.json()["access_token"]
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(15)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def __enter__(self) -> SapporoServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
