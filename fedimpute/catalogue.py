@@ -31,10 +31,17 @@ PROTOCOL_SETTINGS: dict[Protocol, dict[str, str]] = {
         "namespace": "Workbench namespace (default: the user's default namespace)",
         "engine_id": "Workbench engine id (default: the engine marked default)",
         "workflow_url": "'<workflow id>/<version id>' from the Workbench workflow registry",
+        "workflow_name": "workflow name to look up in the Workbench registry when workflow_url is unset",
+        "workflow_type_version": "WDL version of the workflow (default 1.0)",
+        "input_prefix": "cloud folder the input VCFs were copied to, e.g. gs://bucket/cohort (required)",
+        "params_prefix": "prefix of the workflow input names (default 'impute.': impute.panel, impute.vcfs, ...)",
+        "extra_params": "JSON object of further workflow inputs sent with every run (default_workflow_params)",
         "poll_interval": "seconds between polls of one run",
     },
     Protocol.LOCAL: {
-        "panels": "'local' for the local engine's panel registry",
+        "workflow": "'impute' (default): the workflow shipped with fedimpute",
+        "panels": "'local' (default) for the local engine's panel registry",
+        "engine": "workflow engine name (default: the one the server lists)",
         "poll_interval": "seconds between polls of one run",
     },
 }

@@ -104,7 +104,7 @@ class Hub:
         """Record the job, then upload; returns the job as the store has it afterwards."""
         config = self.store.get_service(service)
         _check_inputs(files)
-        if self.credentials.token(config.name) is None:
+        if adapter_class(config.protocol.value).needs_token and self.credentials.token(config.name) is None:
             raise AuthenticationError(config.name, f"no token stored; run `fedimpute login {config.name}` first")
         job = Job(service=config.name, owner=owner, parent_id=parent_id, name=options.name,
                   panel=options.panel, build=options.build, population=options.population,

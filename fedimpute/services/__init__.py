@@ -20,8 +20,9 @@ KNOWN_ADAPTERS = {
     "cloudgene": "fedimpute.services.cloudgene",
     "wes": "fedimpute.services.wes",
     "dnastack": "fedimpute.services.dnastack",
+    "local": "fedimpute.services.local",
 }
-_LATER = {"local": "the local imputation engine"}
+_LATER: dict[str, str] = {}
 
 
 def adapter_class(protocol: str) -> type[ImputationService]:

@@ -126,6 +126,7 @@ class ImputationService(ABC):
     discovers_panels: ClassVar[bool] = False
     lists_jobs: ClassVar[bool] = False
     verifies_token: ClassVar[bool] = False
+    needs_token: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)

@@ -53,6 +53,7 @@ class CloudgeneService(ImputationService):
     discovers_panels: ClassVar[bool] = True
     lists_jobs: ClassVar[bool] = True
     verifies_token: ClassVar[bool] = True
+    needs_token: ClassVar[bool] = True
 
     def __init__(self, config, client: httpx.AsyncClient, token: SecretStr | None) -> None:
         super().__init__(config, client, token)
