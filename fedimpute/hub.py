@@ -85,6 +85,31 @@ class Hub:
         async with self.adapter(name) as adapter:
             return await adapter.verify_token() if adapter.verifies_token else None
 
+    async def oauth_login(self, name: str, *, client_id: str | None = None, client_secret: str | None = None,
+                          on_prompt: Callable[[str, str], None] | None = None) -> None:
+        """Get a token through the service's OAuth2 endpoints and store it in the secret store:
+        client credentials when ``client_id``/``client_secret`` are given, else the device-code flow."""
+        from fedimpute.services.dnastack_auth import client_credentials_token, device_code_login
+
+        async with self.adapter(name) as adapter:
+            config_of = getattr(adapter, "login_config", None)
+            if config_of is None:
+                raise UsageError(f"service {name} ({adapter.protocol}) has no OAuth2 login; use --token")
+            config = await config_of()
+            if config is None:
+                raise UsageError(f"the registry of {name} lists no OAuth2 configuration; use --token")
+            if client_id and client_secret:
+                token, _ = await client_credentials_token(adapter.client, config.token_endpoint, client_id,
+                                                          client_secret, config.resource or "", config.scope,
+                                                          service=name)
+            elif config.device_code_endpoint and config.client_id:
+                token = await device_code_login(adapter.client, config.device_code_endpoint, config.token_endpoint,
+                                                config.client_id, config.resource or "", config.scope,
+                                                on_prompt=on_prompt or (lambda url, code: None), service=name)
+            else:
+                raise UsageError(f"{name} offers no device-code login; use --client-id with a client secret")
+        self.credentials.set_token(name, token)
+
     async def panels(self, name: str, *, refresh: bool = False) -> list[ReferencePanel]:
         """Panels of ``name``: from the store's cache, discovered live when empty or ``refresh``."""
         cached = self.store.list_panels(name)

@@ -17,7 +17,7 @@ __all__ = ["credentials", "default_owner", "emit_json", "err", "out", "store"]
 
 #: Human output goes to stdout; logs, warnings and progress bars go to stderr.
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def store() -> Store:

@@ -139,15 +139,29 @@ def login(
     name: str,
     token: Annotated[str | None, typer.Option("--token", help="The API token.")] = None,
     token_stdin: Annotated[bool, typer.Option("--token-stdin", help="Read the token from stdin.")] = False,
+    device: Annotated[bool, typer.Option("--device", help="OAuth2 device-code login (DNAstack).")] = False,
+    client_id: Annotated[str | None, typer.Option("--client-id", help="OAuth2 client-credentials login "
+                                                  "(DNAstack); the client secret is read from stdin.")] = None,
 ) -> None:
-    """Store a service's API token in the OS keyring (a 0600 file where none exists)."""
-    if (token is None) == (not token_stdin):
-        raise UsageError("give exactly one of --token TOKEN or --token-stdin")
+    """Store a service's token in the OS keyring (a 0600 file where none exists)."""
+    if sum([token is not None, token_stdin, device, client_id is not None]) != 1:
+        raise UsageError("give exactly one of --token TOKEN, --token-stdin, --device or --client-id ID")
     store().get_service(name)  # exit 3 for an unknown service, before a secret is stored
+    hub = Hub()
+    if device or client_id:
+        secret = sys.stdin.readline().strip() if client_id else None
+        if client_id and not secret:
+            raise UsageError("--client-id needs the client secret on stdin")
+
+        def prompt(url: str, code: str) -> None:
+            err.print(f"open {url} in a browser and approve the login (code {code}); waiting ...", markup=False)
+
+        asyncio.run(hub.oauth_login(name, client_id=client_id, client_secret=secret, on_prompt=prompt))
+        err.print(f"token for {name} stored in the {hub.credentials.backend_name}", markup=False)
+        return
     value = (sys.stdin.readline() if token_stdin else token or "").strip()
     if not value:
         raise UsageError("the token is empty; paste the API token from the service's profile page")
-    hub = Hub()
     info = asyncio.run(_verify(hub, name, SecretStr(value)))
     if info is not None and not info.valid:
         raise AuthenticationError(name, f"the service rejected this token ({info.message}); create a new API "
