@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian/Ubuntu packages the features and tests need (none yet beyond Python itself).
-APT_PACKAGES=()
+# Debian/Ubuntu packages the features and tests need: the local engine's and pre-flight's tools
+# (jq and libmagic1 are used by the sapporo WES server).
+APT_PACKAGES=(bcftools tabix beagle minimac4 bio-eagle jq libmagic1)
 
 PY="${FEDIMPUTE_PYTHON:-python3}"
 have_root_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }

@@ -115,10 +115,7 @@ def test_jobs_show__unknown_exits_3(capsys):
 @pytest.mark.parametrize("args, what", [
     (["check", "x.vcf.gz"], "pre-flight"),
     (["jobs", "refresh", "--json"], "job monitoring"),
-    (["quality", "j1", "--json"], "quality"),
     (["report", "j1", "--out", "r.html"], "reports"),
-    (["engine", "start"], "local imputation engine"),
-    (["demo"], "demo"),
     (["serve", "--port", "5007"], "dashboard"),
 ])
 def test_later_commands__say_not_available_and_exit_1(capsys, args, what):

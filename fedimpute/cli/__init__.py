@@ -14,8 +14,9 @@ from typing import Annotated
 import typer
 
 from fedimpute.cli import later
+from fedimpute.cli.engine import demo, engine_app
 from fedimpute.cli.jobs import jobs_app
-from fedimpute.cli.remote import panels, results_download, submit
+from fedimpute.cli.remote import panels, quality, results_download, submit
 from fedimpute.cli.services import login, services_app
 from fedimpute.exceptions import FedImputeError
 from fedimpute.redaction import redact
@@ -34,9 +35,12 @@ app.add_typer(jobs_app, name="jobs")
 app.command("login")(login)
 app.command("panels")(panels)
 app.command("submit")(submit)
+app.command("quality")(quality)
+app.command("demo")(demo)
 results_app = typer.Typer(help="Result files of jobs.", no_args_is_help=True)
 results_app.command("download")(results_download)
 app.add_typer(results_app, name="results")
+app.add_typer(engine_app, name="engine")
 later.register(app)
 
 _debug = False

@@ -13,9 +13,8 @@ import typer
 
 from fedimpute.exceptions import NotAvailableError
 
-__all__ = ["engine_app", "register"]
+__all__ = ["register"]
 
-engine_app = typer.Typer(help="The local imputation engine (a WES server on 127.0.0.1).", no_args_is_help=True)
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -31,22 +30,12 @@ def check(
     raise NotAvailableError("the pre-flight VCF check (check)")
 
 
-def quality(job_id: str, as_json: Json = False) -> None:
-    """Imputation quality (R² by MAF) from downloaded results."""
-    raise NotAvailableError("imputation quality summaries (quality)")
-
-
 def report(
     job_ids: Annotated[list[str] | None, typer.Argument()] = None,
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
 ) -> None:
     """A self-contained HTML report."""
     raise NotAvailableError("HTML reports (report)")
-
-
-def demo(port: Annotated[int, typer.Option("--port")] = 5006) -> None:
-    """Prepare demo data, start the local engine and serve the dashboard."""
-    raise NotAvailableError("the demo (local engine and dashboard)")
 
 
 def serve(
@@ -59,25 +48,6 @@ def serve(
     raise NotAvailableError("the dashboard (serve)")
 
 
-@engine_app.command("start")
-def engine_start(port: Annotated[int | None, typer.Option("--port")] = None) -> None:
-    """Start the local engine."""
-    raise NotAvailableError("the local imputation engine (engine start)")
-
-
-@engine_app.command("stop")
-def engine_stop() -> None:
-    """Stop the local engine."""
-    raise NotAvailableError("the local imputation engine (engine stop)")
-
-
-@engine_app.command("status")
-def engine_status(as_json: Json = False) -> None:
-    """Status of the local engine."""
-    raise NotAvailableError("the local imputation engine (engine status)")
-
-
 def register(app: typer.Typer) -> None:
-    for fn in (check, quality, report, demo, serve):
+    for fn in (check, report, serve):
         app.command(fn.__name__)(fn)
-    app.add_typer(engine_app, name="engine")

@@ -1,0 +1,111 @@
+"""`fedimpute engine ...`: the local imputation engine and its panel registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fedimpute.cli._common import emit_json, err, out
+
+__all__ = ["engine_app"]
+
+engine_app = typer.Typer(help="The local imputation engine (a WES server on 127.0.0.1).", no_args_is_help=True)
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _print_status(status: dict, as_json: bool) -> None:
+    if as_json:
+        emit_json(status)
+        return
+    state = f"running at {status['url']} (pid {status['pid']})" if status["running"] else "stopped"
+    out.print(f"local engine: {state}", markup=False)
+    out.print(f"panels: {', '.join(status['panels']) or 'none (add one with `fedimpute engine add-panel`)'}",
+              markup=False)
+    if status["missing_tools"]:
+        err.print(f"warning: missing tools: {', '.join(status['missing_tools'])}", markup=False)
+
+
+@engine_app.command("start")
+def start(port: Annotated[int | None, typer.Option("--port", help="Port on 127.0.0.1 (default: a free one).")]
+          = None, as_json: Json = False) -> None:
+    """Start the local engine and register it as service `local`."""
+    from fedimpute.engine.server import engine_start
+
+    _print_status(engine_start(port), as_json)
+
+
+@engine_app.command("stop")
+def stop() -> None:
+    """Stop the local engine."""
+    from fedimpute.engine.server import engine_stop
+
+    engine_stop()
+    err.print("local engine stopped")
+
+
+@engine_app.command("status")
+def status(as_json: Json = False) -> None:
+    """Is the local engine running, where, with which panels."""
+    from fedimpute.engine.server import engine_status
+
+    _print_status(engine_status(), as_json)
+
+
+@engine_app.command("add-panel")
+def add_panel(
+    vcf: Annotated[Path, typer.Argument(help="Phased reference panel VCF (bgzipped).")],
+    panel_id: Annotated[str, typer.Option("--id", help="Short panel id, e.g. my-panel.")],
+    name: Annotated[str, typer.Option("--name", help="Display name.")],
+    build: Annotated[str, typer.Option("--build", help="hg19 or hg38.")],
+    population: Annotated[list[str] | None, typer.Option("--population", help="Repeat for each.")] = None,
+    genetic_map: Annotated[Path | None, typer.Option("--map", help="Genetic map, PLINK .map layout.")] = None,
+    fasta: Annotated[Path | None, typer.Option("--fasta", help="Reference FASTA (.fa or .fa.gz).")] = None,
+    replace: Annotated[bool, typer.Option("--replace")] = False,
+    as_json: Json = False,
+) -> None:
+    """Index a panel, build its .msav and add it to the local engine's registry."""
+    from fedimpute.engine.panels import add_panel as register
+
+    manifest = register(vcf, panel_id=panel_id, name=name, build=build, populations=population,
+                        genetic_map=genetic_map, fasta=fasta, replace=replace)
+    if as_json:
+        emit_json(manifest)
+    else:
+        out.print(f"added panel {manifest['panel_id']}: {manifest['samples']:,} samples, "
+                  f"{manifest['variants']:,} variants on {', '.join(manifest['chromosomes'])}", markup=False)
+
+
+def demo(port: Annotated[int, typer.Option("--port", help="Dashboard port.")] = 5006) -> None:
+    """Prepare demo data, start the local engine, impute the demo cohort and show its quality."""
+    import asyncio
+
+    from fedimpute.cli._common import default_owner
+    from fedimpute.cli.remote import quality
+    from fedimpute.engine.demo import prepare_demo
+    from fedimpute.hub import Hub
+    from fedimpute.models import JobStatus
+    from fedimpute.services.base import SubmitOptions
+
+    err.print("preparing the demo data set (simulated once, about 10 s) and starting the local engine ...")
+    demo_info = prepare_demo()
+    err.print(f"local engine up at {demo_info['engine']['url']}; demo panel {demo_info['panel']}")
+    hub = Hub()
+    done = [j for j in hub.store.list_jobs(service="local", status=JobStatus.COMPLETED) if j.name == "demo"]
+    if not done:
+        async def run():
+            job = await hub.submit([demo_info["target"]], "local",
+                                   SubmitOptions(panel=demo_info["panel"], build="hg38", name="demo"),
+                                   owner=default_owner())
+            err.print(f"submitted demo job {job.job_id}; imputing 200 samples over 5 Mb ...")
+            job = await hub.wait(job.job_id)
+            await hub.download_results(job.job_id)
+            return job
+        job = asyncio.run(run())
+    else:
+        job = done[0]
+    err.print(f"demo job {job.job_id} is {job.status.value}; quality of its imputation:")
+    quality(job.job_id, as_json=False)
+    err.print("note: the dashboard (port %d) is not available yet; the local engine keeps running "
+              "(stop it with `fedimpute engine stop`)" % port)
