@@ -9,6 +9,7 @@ request in :func:`transport_errors`, so the user always gets a
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -30,18 +31,46 @@ from fedimpute.exceptions import (
     ServiceUnavailableError,
 )
 
-__all__ = ["USER_AGENT", "build_client", "check_response", "error_message", "json_body", "transport_errors"]
+__all__ = ["USER_AGENT", "StaleConnectionRetry", "build_client", "check_response", "error_message", "json_body", "transport_errors"]
 
 USER_AGENT = f"fedimpute/{__version__} (python-httpx)"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, read=120.0, write=300.0)
 _QUOTA = re.compile(r"Only (\d+) jobs? per user", re.I)
 
 
+class StaleConnectionRetry(httpx.AsyncBaseTransport):
+    """Retry a GET once when a pooled keep-alive connection turns out to be closed by the server
+    ("Server disconnected without sending a response"): the request never reached the service,
+    so the retry costs no quota.  Anything else, and every POST, goes back to the caller."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self.inner = inner or httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self.inner.handle_async_request(request)
+        except httpx.RemoteProtocolError as exc:
+            if request.method not in ("GET", "HEAD") or "without sending a response" not in str(exc):
+                raise
+            return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@functools.cache
+def _ssl_context():
+    """One SSL context for every client: loading the CA bundle costs about 60 ms each time."""
+    return httpx.create_ssl_context()
+
+
 def build_client(base_url: str, *, headers: dict[str, str] | None = None,
                  timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
-    """An AsyncClient for one service: our User-Agent, redirects followed (S3 result links)."""
+    """An AsyncClient for one service: our User-Agent, redirects followed (S3 result links), and a
+    GET retried once on a stale keep-alive connection."""
     return httpx.AsyncClient(base_url=base_url, headers={"User-Agent": USER_AGENT, **(headers or {})},
-                             timeout=timeout, follow_redirects=True)
+                             timeout=timeout, follow_redirects=True,
+                             transport=StaleConnectionRetry(httpx.AsyncHTTPTransport(verify=_ssl_context())))
 
 
 def error_message(response: httpx.Response) -> str:

@@ -14,8 +14,11 @@ messages and result passwords are stored as they arrive.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import socket
 import time
+from datetime import timedelta
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,6 +31,7 @@ from fedimpute._http import build_client
 from fedimpute.credentials import Credentials
 from fedimpute.exceptions import (
     AuthenticationError,
+    QuotaExceededError,
     RemoteRejectedError,
     ServiceError,
     TransientServiceError,
@@ -38,10 +42,40 @@ from fedimpute.services import adapter_class
 from fedimpute.services.base import ImputationService, ProgressCallback, RemoteJob, SubmitOptions, TokenInfo
 from fedimpute.store import Store
 
-__all__ = ["Hub", "apply_remote"]
+__all__ = ["Hub", "apply_remote", "process_id", "update_parent"]
 
 ClientFactory = Callable[[ServiceConfig], httpx.AsyncClient]
 DEFAULT_POLL = {"cloudgene": 60.0}
+SLOT_RETRY_SECONDS = 60.0
+
+
+def process_id() -> str:
+    """``host:pid`` of this process, to tell whether an interrupted upload's process is still alive."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def update_parent(store: Store, parent_id: str | None) -> None:
+    """Derive a fan-out parent's status from its children."""
+    if not parent_id:
+        return
+    statuses = {c.status for c in store.list_jobs(parent_id=parent_id)}
+    if not statuses:
+        return
+    if statuses <= {JobStatus.COMPLETED}:
+        status = JobStatus.COMPLETED
+    elif statuses <= {JobStatus.CANCELLED}:
+        status = JobStatus.CANCELLED
+    elif all(s.is_terminal for s in statuses):
+        status = JobStatus.FAILED if JobStatus.FAILED in statuses else JobStatus.COMPLETED
+    elif statuses & {JobStatus.RUNNING, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED}:
+        status = JobStatus.RUNNING
+    elif JobStatus.QUEUED in statuses:
+        status = JobStatus.QUEUED
+    else:
+        status = JobStatus.PENDING
+    counts = ", ".join(f"{sum(1 for c in store.list_jobs(parent_id=parent_id) if c.status is s)} {s.value}"
+                       for s in JobStatus if s in statuses)
+    store.update_job(parent_id, status=status, detail=f"children: {counts}")
 
 
 class Hub:
@@ -123,10 +157,9 @@ class Hub:
 
     # -- submission ----------------------------------------------------------------------------
 
-    async def submit(self, files: list[Path], service: str, options: SubmitOptions, *,
-                     owner: str, parent_id: str | None = None,
-                     progress: ProgressCallback | None = None) -> Job:
-        """Record the job, then upload; returns the job as the store has it afterwards."""
+    def record_job(self, files: list[Path], service: str, options: SubmitOptions, *, owner: str,
+                   parent_id: str | None = None) -> Job:
+        """Validate and commit the job row (``pending``) and its password; nothing is sent yet."""
         config = self.store.get_service(service)
         _check_inputs(files)
         if adapter_class(config.protocol.value).needs_token and self.credentials.token(config.name) is None:
@@ -139,21 +172,71 @@ class Hub:
         job.submission_key = job.job_id
         password = options.password.get_secret_value() if options.password else secrets.token_urlsafe(18)
         self.credentials.set_password(job.job_id, password)
-        options = options.model_copy(update={"password": SecretStr(password)})
         self.store.add_job(job, detail=f"recorded before upload to {config.name}")
+        return job
+
+    def options_of(self, job: Job) -> SubmitOptions:
+        """The submission options of a recorded job (the password comes from the secret store)."""
+        return SubmitOptions(panel=job.panel or "", build=job.build, population=job.population, name=job.name,
+                             password=self.credentials.password(job.job_id), **job.options)
+
+    async def send(self, job_id: str, *, progress: ProgressCallback | None = None) -> Job:
+        """Upload a recorded job.  A full quota leaves it ``pending`` for the monitor to send later; a
+        lost connection leaves it ``pending`` with an unknown outcome, reconciled before any retry."""
+        job = self.store.get_job(job_id)
+        self.store.set_tracking(job_id, submit_state="uploading", submit_owner=process_id())
+        files = [Path(p) for p in job.inputs]
         try:
-            async with self.adapter(config) as adapter:
-                remote_id = await adapter.submit(files, options, job_name=options.name or job.job_id,
+            async with self.adapter(job.service) as adapter:
+                remote_id = await adapter.submit(files, self.options_of(job), job_name=job.name or job.job_id,
                                                  submission_key=job.job_id, progress=progress)
+        except QuotaExceededError as exc:
+            self.store.set_tracking(job_id, submit_state="waiting_for_slot",
+                                    submit_after=utcnow() + timedelta(seconds=SLOT_RETRY_SECONDS))
+            self.store.update_job(job_id, error=f"waiting for a free slot on {job.service}: {exc.detail}")
+            return self.store.get_job(job_id)
         except TransientServiceError as exc:
-            self.store.update_job(job.job_id, error=f"upload interrupted ({exc.detail}); the service may or "
-                                  "may not have the job, so it is not sent again automatically")
+            self.store.set_tracking(job_id, submit_state="unknown")
+            self.store.update_job(job_id, error=f"upload interrupted ({exc.detail}); the monitor looks for the "
+                                  "job on the service before it sends it again")
             raise
         except (ServiceError, UsageError) as exc:
-            self.store.update_job(job.job_id, status=JobStatus.FAILED, error=str(exc), detail="submission refused")
+            self.store.set_tracking(job_id, submit_state="refused")
+            self.store.update_job(job_id, status=JobStatus.FAILED, error=str(exc), detail="submission refused")
             raise
-        return self.store.update_job(job.job_id, status=JobStatus.QUEUED, remote_id=remote_id,
-                                     submitted_at=utcnow(), detail=f"accepted by {config.name} as {remote_id}")
+        return self.adopt(job_id, remote_id, detail=f"accepted by {job.service} as {remote_id}")
+
+    def adopt(self, job_id: str, remote_id: str, *, detail: str) -> Job:
+        """Record that the service holds the job as ``remote_id``."""
+        self.store.set_tracking(job_id, submit_state="submitted", submit_owner=None)
+        return self.store.update_job(job_id, status=JobStatus.QUEUED, remote_id=remote_id, submitted_at=utcnow(),
+                                     error=None, detail=detail)
+
+    async def submit(self, files: list[Path], service: str, options: SubmitOptions, *,
+                     owner: str, parent_id: str | None = None,
+                     progress: ProgressCallback | None = None) -> Job:
+        """Record the job, then upload; returns the job as the store has it afterwards."""
+        job = self.record_job(files, service, options, owner=owner, parent_id=parent_id)
+        return await self.send(job.job_id, progress=progress)
+
+    async def submit_many(self, files: list[Path], services: list[str], options: SubmitOptions, *,
+                          owner: str, progress: Callable[[str, int, int], None] | None = None) -> tuple[Job, list[Job]]:
+        """Fan one input out to several services: a parent job and one child per service."""
+        for name in services:
+            self.store.get_service(name)
+        parent = self.store.add_job(Job(service="*", owner=owner, name=options.name, panel=options.panel,
+                                        build=options.build, inputs=[str(f.resolve()) for f in files],
+                                        options={"services": services}), detail="fan-out parent recorded")
+        children = [self.record_job(files, s, options, owner=owner, parent_id=parent.job_id) for s in services]
+        sent = []
+        for child in children:
+            report = (lambda d, t, s=child.service: progress(f"upload to {s}", d, t)) if progress else None
+            try:
+                sent.append(await self.send(child.job_id, progress=report))
+            except TransientServiceError:
+                sent.append(self.store.get_job(child.job_id))
+        update_parent(self.store, parent.job_id)
+        return self.store.get_job(parent.job_id), sent
 
     # -- following jobs ------------------------------------------------------------------------
 
@@ -246,8 +329,10 @@ def apply_remote(store: Store, credentials: Credentials, job: Job, remote: Remot
     messages = [StepMessage(job_id=job.job_id, step_index=i, step=step.name, message_index=j, time=m.time,
                             level=m.level, text=m.text)
                 for i, step in enumerate(remote.steps) for j, m in enumerate(step.messages)]
-    store.add_step_messages(messages)
-    store.add_result_names(job.job_id, [f.name for f in remote.outputs])
+    if messages:
+        store.add_step_messages(messages)
+    if remote.outputs:
+        store.add_result_names(job.job_id, [f.name for f in remote.outputs])
     detail = f"remote state {remote.remote_state}"
     if remote.error and remote.status is JobStatus.FAILED:
         detail += f": {remote.error.splitlines()[0][:200]}"
@@ -259,4 +344,9 @@ def apply_remote(store: Store, credentials: Credentials, job: Job, remote: Remot
             changes[key] = getattr(remote, key)
     if remote.status is JobStatus.FAILED:
         changes["error"] = remote.error
-    return store.update_job(job.job_id, status=remote.status, detail=detail, **changes)
+    if remote.status is job.status and all(getattr(job, k) == v for k, v in changes.items()):
+        return job  # nothing new: no write
+    updated = store.update_job(job.job_id, status=remote.status, detail=detail, **changes)
+    if job.parent_id and updated.status is not job.status:
+        update_parent(store, job.parent_id)
+    return updated

@@ -17,7 +17,7 @@ from rich.progress import (
 
 from fedimpute.cli._common import err
 
-__all__ = ["transfer_progress"]
+__all__ = ["status_reporter", "transfer_progress"]
 
 
 @contextmanager
@@ -34,3 +34,18 @@ def transfer_progress() -> Iterator[Callable[[str, int, int], None]]:
 
     with progress:
         yield update
+
+
+def status_reporter():
+    """Print a job's status line when it changes."""
+    last: dict[str, str] = {}
+
+    def report(job) -> None:
+        line = f"{job.job_id}: {job.status.value} (remote state {job.remote_state})"
+        if job.queue_position is not None:
+            line += f", queue position {job.queue_position}"
+        if last.get(job.job_id) != line:
+            err.print(line, markup=False)
+            last[job.job_id] = line
+
+    return report

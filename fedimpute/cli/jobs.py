@@ -83,15 +83,47 @@ def show_job(
 
 
 @jobs_app.command("refresh")
-def refresh(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """One monitoring sweep over every active job."""
-    raise NotAvailableError("job monitoring (jobs refresh)")
+def refresh(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Poll every active job, due or not.")] = False,
+) -> None:
+    """One monitoring sweep over every active job: {polled, changed, requests, errors}."""
+    from fedimpute.monitor import Monitor
+
+    monitor = Monitor()
+    if not monitor.acquire(wait=10):
+        raise FedImputeError("another monitor is polling this FEDIMPUTE_HOME; its results are in the store "
+                             "(`fedimpute jobs list`)")
+    try:
+        result = asyncio.run(monitor.sweep(force=force))
+    finally:
+        monitor.release()
+    for line in result.messages:
+        err.print(f"warning: {line}", markup=False)
+    if as_json:
+        emit_json(result.as_json())
+    else:
+        out.print("polled {polled}, changed {changed}, requests {requests}, errors {errors}".format(
+            **result.as_json()), markup=False)
 
 
 @jobs_app.command("watch")
-def watch() -> None:
-    """Monitor until no job is active."""
-    raise NotAvailableError("job monitoring (jobs watch)")
+def watch(tick: Annotated[float, typer.Option("--tick", help="Seconds between sweeps.")] = 5.0) -> None:
+    """Monitor until no job is active (Ctrl-C stops cleanly)."""
+    from fedimpute.monitor import Monitor
+
+    def report(result) -> None:
+        err.print("sweep: polled {polled}, changed {changed}, requests {requests}, errors {errors}".format(
+            **result.as_json()), markup=False)
+        for line in result.messages:
+            err.print(f"  {line}", markup=False)
+
+    try:
+        asyncio.run(Monitor().watch(tick=tick, on_sweep=report))
+    except KeyboardInterrupt:
+        err.print("stopped watching; jobs go on on their services")
+        return
+    err.print("no active job left")
 
 
 @jobs_app.command("wait")
@@ -101,19 +133,15 @@ def wait(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Return when the job is terminal; exit 1 if it failed, was cancelled or the timeout passed."""
+    from fedimpute.cli._progress import status_reporter
+
     hub = Hub()
-    last: list[str] = []
+    report = status_reporter()
+    from fedimpute.monitor import Monitor
 
-    def report(job) -> None:
-        line = f"{job.job_id}: {job.status.value} (remote state {job.remote_state})"
-        if job.queue_position is not None:
-            line += f", queue position {job.queue_position}"
-        if line not in last:
-            err.print(line, markup=False)
-            last[:] = [line]
-
+    hub.store.get_job(job_id)
     try:
-        job = asyncio.run(hub.wait(job_id, timeout=timeout, on_update=report))
+        job = asyncio.run(Monitor(hub).wait_for(job_id, timeout=timeout, tick=_tick(hub, job_id), on_update=report))
     except TimeoutError as exc:
         raise FedImputeError(f"{exc}; run `fedimpute jobs wait {job_id}` again to keep waiting") from None
     if as_json:
@@ -122,6 +150,11 @@ def wait(
         out.print(f"{job.job_id} {job.status.value}", markup=False)
     if job.status is not JobStatus.COMPLETED:
         raise typer.Exit(1)
+
+
+def _tick(hub: Hub, job_id: str) -> float:
+    """Reading the store is cheap: check often, at most every 2 s (the monitor keeps polls polite)."""
+    return min(2.0, hub.poll_interval(hub.store.get_service(hub.store.get_job(job_id).service)))
 
 
 @jobs_app.command("cancel")

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from rich.table import Table
 
 from fedimpute.cli._common import default_owner, emit_json, err, out
-from fedimpute.cli._progress import transfer_progress
+from fedimpute.cli._progress import status_reporter, transfer_progress
 from fedimpute.exceptions import FedImputeError, UsageError
 from fedimpute.hub import Hub
 from fedimpute.services.base import SubmitOptions
@@ -63,17 +63,24 @@ def _submit_json(job) -> dict:
 
 
 async def _submit_all(hub: Hub, files: list[Path], services: list[str], options: SubmitOptions, owner: str,
-                      wait: bool, download: Path | None, as_json: bool) -> list:
-    jobs = []
-    for service in services:
-        with transfer_progress() as update:
-            job = await hub.submit(files, service, options, owner=owner,
-                                   progress=lambda done, total, s=service: update(f"upload to {s}", done, total))
-        err.print(f"submitted {job.job_id} to {service} as {job.remote_id}")
-        jobs.append(job)
+                      wait: bool, download: Path | None) -> list:
+    """One service: one job.  Several: a fan-out parent and one child per service."""
+    with transfer_progress() as update:
+        if len(services) == 1:
+            jobs = [await hub.submit(files, services[0], options, owner=owner,
+                                     progress=lambda done, total: update(f"upload to {services[0]}", done, total))]
+        else:
+            parent, jobs = await hub.submit_many(files, services, options, owner=owner, progress=update)
+            err.print(f"fan-out {parent.job_id}: {len(jobs)} jobs", markup=False)
+    for job in jobs:
+        where = f"as {job.remote_id}" if job.remote_id else f"(pending: {job.error})"
+        err.print(f"submitted {job.job_id} to {job.service} {where}", markup=False)
     if wait:
-        jobs = [await hub.wait(j.job_id, on_update=lambda j: err.print(
-            f"{j.job_id}: {j.status.value} (remote state {j.remote_state})", markup=False)) for j in jobs]
+        from fedimpute.monitor import Monitor
+
+        monitor = Monitor(hub)
+        jobs = [await monitor.wait_for(j.job_id, tick=min(2.0, hub.poll_interval(hub.store.get_service(j.service))),
+                                       on_update=status_reporter()) for j in jobs]
     if download is not None:
         for job in jobs:
             if job.status.value == "completed":
@@ -115,7 +122,7 @@ def submit(
                             password=SecretStr(password) if password else None)
     hub = Hub()
     jobs = asyncio.run(_submit_all(hub, files, service, options, default_owner(owner), wait or download is not None,
-                                   download, as_json))
+                                   download))
     docs = [_submit_json(j) for j in jobs]
     if as_json:
         emit_json(docs if len(service) > 1 else docs[0])

@@ -75,6 +75,8 @@ class RemoteJob(_Frozen):
 
     remote_id: str
     name: str | None = None
+    submission_key: str | None = Field(default=None, description="fedimpute's job id, when the service "
+                                       "keeps it (WES tags, the Cloudgene job name)")
     status: JobStatus
     remote_state: str
     queue_position: int | None = None
@@ -169,7 +171,9 @@ class ImputationService(ABC):
     async def get_job(self, remote_id: str, *, previous: JobStatus | None = None) -> RemoteJob: ...
 
     @abstractmethod
-    async def list_jobs(self) -> list[RemoteJob]: ...
+    async def list_jobs(self, *, wanted: set[str] | None = None) -> list[RemoteJob]:
+        """The account's jobs, at least those whose ids are in ``wanted`` when given (an adapter may
+        stop paging once it has seen them all, or read everything in one request when that is cheaper)."""
 
     @abstractmethod
     async def cancel(self, remote_id: str) -> RemoteJob: ...

@@ -38,10 +38,11 @@ from fedimpute.services.base import (
 )
 from fedimpute.services.cloudgene_schema import AppSchema, parse_job, short_panel_id
 
-__all__ = ["CloudgeneService", "form_fields"]
+__all__ = ["CloudgeneService", "form_fields", "with_key"]
 
 API = "/api/v2"
 QC_ONLY_KEYS = ("qc_only", "qconly", "qc-only")
+PAGE_SIZE = 15
 
 
 class CloudgeneService(ImputationService):
@@ -133,7 +134,7 @@ class CloudgeneService(ImputationService):
                      progress: ProgressCallback | None = None) -> str:
         schema = await self.app_schema()
         body = MultipartBody()
-        for key, value in form_fields(schema, options, job_name=job_name):
+        for key, value in form_fields(schema, options, job_name=with_key(job_name, submission_key)):
             body.add_field(key, value)
         for path in files:
             body.add_file("files", path)
@@ -150,12 +151,21 @@ class CloudgeneService(ImputationService):
         data = await self._json("GET", f"{API}/jobs/{remote_id}", what=f"job {remote_id}")
         return parse_job(self.config.url, data, previous)
 
-    async def list_jobs(self) -> list[RemoteJob]:
-        """Every job of the account, page by page (never the unpaged list: it returns everything)."""
-        jobs, page = [], 1
+    async def list_jobs(self, *, wanted: set[str] | None = None) -> list[RemoteJob]:
+        """Jobs of the account.  Pages of 15, newest first, stopping once every ``wanted`` id was seen;
+        when ``wanted`` is longer than a page, one unpaged request is cheaper than many pages (a monitor
+        sweep asks at most once a minute, so this is not the tight loop the operators warn about)."""
+        if wanted is not None and len(wanted) > PAGE_SIZE:
+            data = await self._json("GET", f"{API}/jobs", what="job list")
+            return [parse_job(self.config.url, item) for item in data.get("data") or []]
+        jobs, page, missing = [], 1, set(wanted or ())
         while page:
             data = await self._json("GET", f"{API}/jobs", params={"page": page}, what="job list")
-            jobs.extend(parse_job(self.config.url, item) for item in data.get("data") or [])
+            items = [parse_job(self.config.url, item) for item in data.get("data") or []]
+            jobs.extend(items)
+            missing -= {j.remote_id for j in items}
+            if wanted is not None and not missing:
+                break
             page = data.get("next") if isinstance(data.get("next"), int) and data.get("next") != page else None
         return jobs
 
@@ -173,6 +183,11 @@ class CloudgeneService(ImputationService):
         """One GET of ``remote`` into ``dest`` (a folder); the name may hold sub-folders."""
         return await stream_to_file(self.name, self.client, remote.url, safe_join(dest, remote.name),
                                     progress=progress)
+
+
+def with_key(job_name: str, key: str | None) -> str:
+    """The Cloudgene job name carrying fedimpute's job id, so a lost submission can be found again."""
+    return job_name if not key or job_name == key else f"{job_name} [{key}]"
 
 
 def _choose(schema: AppSchema, param: str, value: str, flag: str) -> str:

@@ -41,6 +41,17 @@ _LEVELS = {0: MessageLevel.INFO, 1: MessageLevel.ERROR, 2: MessageLevel.WARNING,
 _BUILD = re.compile(r"(hg19|hg38|GRCh37|GRCh38|b37|b38)", re.I)
 _PASSWORD = re.compile(r"(following password:\s*)(?:<b>)?\s*([^<\s]+?)\s*(?:</b>)?(?=$|[\s<.,])", re.I)
 PASSWORD_PLACEHOLDER = "[password stored by fedimpute]"
+_KEY = re.compile(r"^(?:(?P<name>.*) \[)?(?P<key>fi-\d{8}-\d{6}-[0-9a-f]{6})\]?$")
+
+
+def split_key(name: str | None) -> tuple[str | None, str | None]:
+    """``"study1 [fi-...]"`` → ``("study1", "fi-...")``; a bare key is both name and key."""
+    if not name:
+        return name, None
+    match = _KEY.match(name)
+    if not match:
+        return name, None
+    return (match["name"] or match["key"]), match["key"]
 
 
 def map_state(code: int, previous: JobStatus | None = None) -> JobStatus:
@@ -156,8 +167,9 @@ def parse_job(root: str, data: dict[str, Any], previous: JobStatus | None = None
     status = map_state(code, previous)
     steps, password, errors = _steps(data)
     position = data.get("positionInQueue")
+    name, key = split_key(data.get("name"))
     return RemoteJob(
-        remote_id=str(data["id"]), name=data.get("name"), status=status, remote_state=str(code),
+        remote_id=str(data["id"]), name=name, submission_key=key, status=status, remote_state=str(code),
         queue_position=position if isinstance(position, int) and position >= 0 and code == 1 else None,
         submitted_at=_ms(data.get("submittedOn")), started_at=_ms(data.get("startTime")),
         finished_at=_ms(data.get("endTime")), steps=steps, outputs=_outputs(root, data),

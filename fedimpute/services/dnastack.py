@@ -68,6 +68,7 @@ GROUP = "com.dnastack.workbench"
 EWES, WORKFLOWS, USERS = "ewes-service", "workflow-service", "workbench-user-service"
 WES = "/ga4gh/wes/v1"
 JOB_TAG = "fedimpute_job"
+KEY_TAG = "fedimpute_key"
 PAGE_SIZE = 100
 MAX_PAGES = 1000
 
@@ -307,7 +308,7 @@ class DnastackService(ImputationService):
     # -- runs --------------------------------------------------------------------------------
 
     async def submit(self, files: list[Path], options: SubmitOptions, *, job_name: str,
-                     panels: list[ReferencePanel] | None = None,
+                     submission_key: str | None = None,
                      progress: ProgressCallback | None = None) -> str:
         """One run through ``/batch``; nothing is uploaded (inputs are already in the cloud)."""
         params = run_params(self.name, files, options, self.settings)
@@ -317,7 +318,8 @@ class DnastackService(ImputationService):
             "workflow_url": workflow, "workflow_type": "WDL",
             "workflow_type_version": self.settings.get("workflow_type_version") or "1.0",
             "engine_id": engine, "default_workflow_params": defaults,
-            "run_requests": [{"workflow_params": params, "tags": {JOB_TAG: job_name}}],
+            "run_requests": [{"workflow_params": params,
+                              "tags": {JOB_TAG: job_name, **({KEY_TAG: submission_key} if submission_key else {})}}],
         }
         data = await self._json("POST", await self._wes("/batch"), json=body, what="submission")
         runs = data.get("runs") if isinstance(data, dict) else None
@@ -330,7 +332,7 @@ class DnastackService(ImputationService):
         url = await self._wes(f"/runs/{quote(remote_id, safe='')}")
         return parse_run(await self._json("GET", url, what=f"run {remote_id}"))
 
-    async def list_jobs(self) -> list[RemoteJob]:
+    async def list_jobs(self, *, wanted: set[str] | None = None) -> list[RemoteJob]:
         """Every run of the namespace, following ``pagination.next_page_url`` (or ``next_page_token``)."""
         base = await self._wes("/runs")
         url: str | None = base
@@ -428,6 +430,7 @@ def parse_run(data: dict[str, Any]) -> RemoteJob:
     return RemoteJob(
         remote_id=str(data["run_id"]),
         name=str(tags[JOB_TAG]) if isinstance(tags, dict) and tags.get(JOB_TAG) else None,
+        submission_key=str(tags[KEY_TAG]) if isinstance(tags, dict) and tags.get(KEY_TAG) else None,
         status=status, remote_state=state, submitted_at=_time(submitted),
         started_at=_time(run_log.get("start_time") or data.get("start_time")),
         finished_at=_time(run_log.get("end_time") or data.get("end_time")),

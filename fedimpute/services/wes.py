@@ -227,7 +227,7 @@ class WesService(ImputationService):
         except ServiceError:
             return None
 
-    async def list_jobs(self) -> list[RemoteJob]:
+    async def list_jobs(self, *, wanted: set[str] | None = None) -> list[RemoteJob]:
         jobs, token = [], None
         while True:
             params = {"page_size": 100, **({"page_token": token} if token else {})}

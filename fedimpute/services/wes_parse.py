@@ -150,6 +150,7 @@ def parse_run(body: dict[str, Any], *, stderr_text: str | None = None) -> Remote
     tags = (body.get("request") or {}).get("tags") or body.get("tags") or {}
     return RemoteJob(
         remote_id=str(body.get("run_id")), name=tags.get("fedimpute_job") if isinstance(tags, dict) else None,
+        submission_key=tags.get("fedimpute_key") if isinstance(tags, dict) else None,
         status=status, remote_state=state,
         started_at=parse_time(log.get("start_time") or body.get("start_time")),
         finished_at=parse_time(log.get("end_time") or body.get("end_time")) if status.is_terminal else None,

@@ -12,9 +12,10 @@ from fedimpute.store.catalogue import CatalogueStore
 from fedimpute.store.connection import connect, transaction
 from fedimpute.store.jobs import JobStore
 from fedimpute.store.migrations import apply_migrations, load_migrations
+from fedimpute.store.tracking import TrackingStore
 
 __all__ = ["Store", "apply_migrations", "connect", "load_migrations", "transaction"]
 
 
-class Store(CatalogueStore, JobStore):
-    """The whole store: catalogue, panels, health, jobs, events, messages and results."""
+class Store(CatalogueStore, JobStore, TrackingStore):
+    """The whole store: catalogue, panels, health, jobs, events, messages, results and monitor state."""

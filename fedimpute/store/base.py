@@ -33,6 +33,7 @@ class StoreBase:
         self.path = self.home / DB_FILENAME
         self.lock_timeout = lock_timeout
         self._migrations_dir = migrations_dir
+        self._local = threading.local()  # a session belongs to the thread that opened it
         self.migrate()
 
     def __repr__(self) -> str:
@@ -50,14 +51,47 @@ class StoreBase:
             return applied
 
     @contextmanager
+    def session(self) -> Iterator[None]:
+        """Keep one connection open for a burst of operations (a monitor sweep applying hundreds of
+        updates): opening the file costs far more than one small transaction.  Hold it briefly:
+        while it is open, other processes wait for the file lock."""
+        if self._session is not None:
+            yield
+            return
+        with connect(self.path, lock_timeout=self.lock_timeout) as con:
+            self._local.session = con
+            try:
+                yield
+            finally:
+                self._local.session = None
+
+    @property
+    def _session(self) -> duckdb.DuckDBPyConnection | None:
+        return getattr(self._local, "session", None)
+
+    @contextmanager
     def tx(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write transaction on a fresh connection (commit on success, rollback on error)."""
-        with transaction(self.path, lock_timeout=self.lock_timeout) as con:
+        """A read-write transaction (commit on success, rollback on error), on a fresh connection
+        or on the open session's."""
+        if self._session is None:
+            with transaction(self.path, lock_timeout=self.lock_timeout) as con:
+                yield con
+            return
+        con = self._session
+        con.execute("BEGIN TRANSACTION")
+        try:
             yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection for reads.  Read-write on purpose: DuckDB refuses a read-only open
         next to a read-write one in the same process, and the file lock is exclusive anyway."""
+        if self._session is not None:
+            yield self._session
+            return
         with connect(self.path, lock_timeout=self.lock_timeout) as con:
             yield con

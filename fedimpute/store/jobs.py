@@ -16,7 +16,7 @@ from typing import Any
 
 from fedimpute.exceptions import JobNotFoundError
 from fedimpute.models import Job, JobEvent, JobStatus, ResultFile, StepMessage, utcnow
-from fedimpute.store._rows import dicts, to_db_time, to_json
+from fedimpute.store._rows import bulk_table, dicts, to_db_time, to_json
 from fedimpute.store.base import StoreBase
 
 __all__ = ["JobStore"]
@@ -112,6 +112,35 @@ class JobStore(StoreBase):
             assignments = ", ".join(f"{k} = ?" for k in sets)
             con.execute(f"UPDATE jobs SET {assignments} WHERE job_id = ?", [*sets.values(), job_id])
         return self.get_job(job_id)
+
+    def apply_job_updates(self, updates: list[dict[str, Any]]) -> int:
+        """Many status/state updates in three statements (a monitor sweep over thousands of jobs).
+
+        Each update holds job_id, status, remote_state, queue_position, started_at, finished_at,
+        error and detail; a changed status writes its event in the same transaction, as
+        :meth:`update_job` does.  Returns the number of status changes.
+        """
+        if not updates:
+            return 0
+        cols = {"job_id": "VARCHAR", "status": "VARCHAR", "remote_state": "VARCHAR", "queue_position": "INTEGER",
+                "started_at": "TIMESTAMP", "finished_at": "TIMESTAMP", "error": "VARCHAR", "detail": "VARCHAR"}
+        rows = [{**u, "started_at": to_db_time(u.get("started_at")), "finished_at": to_db_time(u.get("finished_at"))}
+                for u in updates]
+        now = to_db_time(utcnow())
+        with self.tx() as con:
+            bulk_table(con, "job_updates", rows, cols, self.home)
+            changed = con.execute(
+                "INSERT INTO job_events (job_id, time, old_status, status, detail) SELECT u.job_id, ?, j.status, "
+                "u.status, u.detail FROM job_updates u JOIN jobs j USING (job_id) WHERE j.status <> u.status",
+                [now]).fetchone()[0]
+            con.execute(
+                "UPDATE jobs SET status = u.status, remote_state = u.remote_state, queue_position = u.queue_position, "
+                "started_at = coalesce(u.started_at, jobs.started_at), "
+                "finished_at = coalesce(u.finished_at, jobs.finished_at), "
+                "error = CASE WHEN u.status = 'failed' THEN u.error ELSE jobs.error END, updated_at = ? "
+                "FROM job_updates u WHERE jobs.job_id = u.job_id", [now])
+            con.execute("DROP TABLE job_updates")
+        return int(changed or 0)
 
     def job_events(self, job_id: str) -> list[JobEvent]:
         with self.read() as con:

@@ -11,6 +11,7 @@ import argparse
 import signal
 import threading
 
+from .faults import Fault
 from .server import serve_in_thread
 from .state import CloudgeneSim
 
@@ -23,14 +24,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token", default="alice-token-0123456789")
     parser.add_argument("--user", default="alice")
     parser.add_argument("--step-seconds", type=float, default=0.15)
+    parser.add_argument("--engine-slots", type=int, default=1)
+    parser.add_argument("--preload-jobs", type=int, default=0, help="create this many jobs (no input files) "
+                        "before serving; their ids are printed after READY, one per line, then END")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
     args = parser.parse_args(argv)
-    sim = CloudgeneSim(keep_uploads=not args.discard_uploads, step_seconds=args.step_seconds)
+    sim = CloudgeneSim(keep_uploads=not args.discard_uploads, step_seconds=args.step_seconds,
+                       engine_slots=args.engine_slots, max_running_per_user=10**6 if args.preload_jobs else 2)
     sim.add_user(args.user, args.token)
+    user = sim.users[args.user]
+    ids = [sim.submit(user, sim.app_id, [("refpanel", "apps@hapmap-2@2.0.0"), ("job-name", f"preloaded-{i}")],
+                      [], None, "preload") for i in range(args.preload_jobs)]
+    if args.latency:
+        sim.faults.append(Fault(".*", "delay", times=-1, seconds=args.latency))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     with serve_in_thread(sim, args.host, args.port) as handle:
         print(f"READY {handle.url}", flush=True)
+        if args.preload_jobs:
+            print("\n".join([*ids, "END"]), flush=True)
         while not stop.wait(0.5):
             pass
 

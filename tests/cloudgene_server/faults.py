@@ -57,6 +57,8 @@ class FaultMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        agent = dict(scope.get("headers") or []).get(b"user-agent", b"").decode("latin-1")
+        self.sim.log_agent(agent, scope["path"])
         fault = self.sim.take_fault(scope["method"], scope["path"])
         if fault is None:
             return await self.app(scope, receive, send)

@@ -107,6 +107,7 @@ class CloudgeneSim:
         self.download_gets: Counter = Counter()
         self.upload_bytes = 0
         self.requests: list[tuple[str, str]] = []
+        self.agents: list[tuple[float, str, str]] = []  # (time, User-Agent, path) of every request
         self.faults: list = []
         self.totals: Counter = Counter()
         self._queue: list[str] = []
@@ -451,6 +452,10 @@ class CloudgeneSim:
                     return self.jobs[job_id].state if job_id else None
                 self.advance(job_id)
         raise RuntimeError("job did not finish")
+
+    def log_agent(self, agent: str, path: str) -> None:
+        with self.lock:
+            self.agents.append((time.time(), agent, path))
 
     def take_fault(self, method: str, path: str):
         """Log the request and pop one use of the first matching fault spec, if any."""

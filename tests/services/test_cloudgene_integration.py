@@ -54,7 +54,7 @@ async def test_lifecycle__submit_follow_download_decrypt(hub, cloudgene_sim, vcf
                                                        name="study1"), owner="tester")
     assert job.status is JobStatus.QUEUED and job.remote_id.startswith("job-")
     remote = cloudgene_sim.jobs[job.remote_id]
-    assert remote.params["refpanel"] == "apps@hapmap-2@2.0.0" and remote.name == "study1"
+    assert remote.params["refpanel"] == "apps@hapmap-2@2.0.0" and remote.name == f"study1 [{job.job_id}]"
     assert remote.params["aesEncryption"] == "false" and remote.params["meta"] == "false"  # left off
     assert remote.password == Credentials().password(job.job_id).get_secret_value()
 
@@ -162,16 +162,15 @@ async def test_retired_job__download_refused_clearly(hub, cloudgene_sim, vcf):
     assert hub.store.get_job(job.job_id).status is JobStatus.COMPLETED  # 7 after 4 stays completed
 
 
-async def test_quota__only_n_jobs(hub, cloudgene_sim, vcf):
-    from fedimpute.exceptions import QuotaExceededError
-
+async def test_quota__third_job_waits_pending_instead_of_failing(hub, cloudgene_sim, vcf):
     cloudgene_sim.step_seconds = 30
     for _ in range(2):
         await hub.submit([vcf], "sim", SubmitOptions(panel="hapmap-2", build="hg19"), owner="t")
-    with pytest.raises(QuotaExceededError, match="Only 2 jobs per user"):
-        await hub.submit([vcf], "sim", SubmitOptions(panel="hapmap-2", build="hg19"), owner="t")
-    failed = hub.store.list_jobs(status=JobStatus.FAILED)
-    assert len(failed) == 1 and "Only 2 jobs" in failed[0].error
+    third = await hub.submit([vcf], "sim", SubmitOptions(panel="hapmap-2", build="hg19"), owner="t")
+    assert third.status is JobStatus.PENDING and third.remote_id is None
+    assert "waiting for a free slot on sim" in third.error and "Only 2 jobs per user" in third.error
+    assert hub.store.tracking(third.job_id)["submit_state"] == "waiting_for_slot"
+    assert len(cloudgene_sim.jobs) == 2
 
 
 async def test_token__verify_and_health(hub, cloudgene_sim):

@@ -1,0 +1,392 @@
+"""The job monitor: polite, concurrent, crash-safe polling of every active job.
+
+One sweep, per service: read the service's job list once (where it has one), fetch the
+detail only of jobs whose state changed or that are running (for their step messages),
+reconcile jobs whose submission was interrupted (looked for on the service before any
+resubmission), send jobs that wait for a free slot, and download the results of jobs that
+completed.  Requests per service run through a semaphore; each job is polled no more
+often than the service's poll interval (60 s for Cloudgene); transient failures back
+off exponentially with jitter and never mark a job failed; 503 marks the service in
+maintenance, 401 stops polling it with a clear message.
+
+Only the holder of the lease row (heartbeat in the store) polls a FEDIMPUTE_HOME;
+another process that starts a monitor waits, or just reads the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from fedimpute._http import USER_AGENT, build_client
+from fedimpute.exceptions import (
+    AuthenticationError,
+    FedImputeError,
+    MaintenanceError,
+    PermissionDeniedError,
+    RemoteNotFoundError,
+    ResultError,
+    ServiceError,
+    TransientServiceError,
+)
+from fedimpute.hub import Hub, apply_remote, process_id, update_parent
+from fedimpute.models import HealthRecord, HealthStatus, JobStatus, utcnow
+from fedimpute.services.base import ImputationService, RemoteJob
+
+__all__ = ["LEASE", "Monitor", "MonitorBusyError", "SweepResult"]
+
+log = logging.getLogger(__name__)
+LEASE = "monitor"
+MAX_BACKOFF = 600.0
+
+
+class MonitorBusyError(FedImputeError):
+    """Another process holds the monitor lease of this FEDIMPUTE_HOME."""
+
+
+@dataclass
+class SweepResult:
+    polled: int = 0
+    changed: int = 0
+    requests: int = 0
+    errors: int = 0
+    messages: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"polled": self.polled, "changed": self.changed, "requests": self.requests, "errors": self.errors}
+
+
+def backoff(failures: int, base: float = 5.0) -> float:
+    """Exponential back-off with full jitter, capped at ten minutes."""
+    return random.uniform(0.5, 1.0) * min(MAX_BACKOFF, base * 2 ** max(failures - 1, 0))
+
+
+def _alive(owner: str | None) -> bool:
+    """Whether the process ``host:pid`` that was uploading still runs (unknown hosts count as alive)."""
+    import os
+    import socket
+
+    if not owner or ":" not in owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _unchanged(row: dict, remote: RemoteJob) -> bool:
+    """Nothing to record: same state and queue position, and no messages, outputs or password."""
+    return (remote.status.value == row["status"] and remote.remote_state == row["remote_state"]
+            and remote.queue_position == row["queue_position"] and not remote.steps and not remote.outputs
+            and remote.password is None)
+
+
+class Monitor:
+    """Sweeps the active jobs of one FEDIMPUTE_HOME; use :meth:`sweep` once or :meth:`watch`."""
+
+    def __init__(self, hub: Hub | None = None, *, concurrency: int = 4, lease_ttl: float = 30.0,
+                 auto_download: bool = True) -> None:
+        self.hub = hub or Hub()
+        self.store = self.hub.store
+        self.owner = f"{process_id()}:{uuid.uuid4().hex[:6]}"
+        self.concurrency, self.lease_ttl, self.auto_download = concurrency, lease_ttl, auto_download
+        self.blocked: dict[str, str] = {}  # service -> why polling it stopped (a refused token)
+        self._holding = False  # set by acquire(): watch/wait_for keep the lease between sweeps
+        self._service_backoff: dict[str, float] = {}
+        self._requests = 0
+        base_factory = self.hub._client_factory
+
+        async def count(request) -> None:
+            self._requests += 1
+
+        def factory(service):
+            client = base_factory(service) if base_factory else build_client(service.url)
+            client.headers["User-Agent"] = f"{USER_AGENT} monitor/{self.owner}"
+            client.event_hooks["request"].append(count)
+            return client
+
+        self.hub = Hub(self.store, self.hub.credentials, client_factory=factory)
+
+    # -- the lease ---------------------------------------------------------------------------
+
+    def acquire(self, *, wait: float = 0.0) -> bool:
+        """Take the lease, waiting up to ``wait`` seconds for another monitor to let go.  A holder
+        whose process is gone (same host, pid dead) is replaced at once, not after its lease expires."""
+        deadline = time.monotonic() + wait
+        while True:
+            if self._try_acquire():
+                self._holding = True
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(min(0.5, self.lease_ttl / 10))
+
+    def _try_acquire(self) -> bool:
+        if self.store.acquire_lease(LEASE, self.owner, self.lease_ttl):
+            return True
+        holder = self.store.lease_holder(LEASE)
+        return bool(holder) and not _alive(holder[0].rsplit(":", 1)[0]) and \
+            self.store.take_over_lease(LEASE, holder[0], self.owner)
+
+    def release(self) -> None:
+        self._holding = False
+        self.store.release_lease(LEASE, self.owner)
+
+    async def _heartbeat(self, sweeping: asyncio.Task) -> None:
+        """Renew the lease while sweeping; if it was lost (this process stalled past its lease),
+        stop the sweep rather than poll alongside the new holder."""
+        while True:
+            await asyncio.sleep(self.lease_ttl / 3)
+            if not await asyncio.to_thread(self.store.acquire_lease, LEASE, self.owner, self.lease_ttl):
+                sweeping.cancel()
+                return
+
+    # -- one sweep ---------------------------------------------------------------------------
+
+    async def sweep(self, *, force: bool = False) -> SweepResult:
+        """One pass over the jobs that are due (all active ones with ``force``); needs the lease."""
+        temporary = not self._holding  # a lone sweep gives the lease back when it is done
+        if not self._try_acquire():
+            holder = self.store.lease_holder(LEASE)
+            raise MonitorBusyError(f"another monitor ({holder[0] if holder else '?'}) is polling this "
+                                   "FEDIMPUTE_HOME; its results appear in the store (`fedimpute jobs list`)")
+        result = SweepResult()
+        start = self._requests
+        rows = self.store.jobs_to_visit(include_not_due=force)
+        by_service: dict[str, list[dict]] = defaultdict(list)
+        for row in rows:
+            by_service[row["service"]].append(row)
+        sweeping = asyncio.ensure_future(asyncio.gather(
+            *(self._sweep_service(name, jobs, result) for name, jobs in by_service.items())))
+        heartbeat = asyncio.create_task(self._heartbeat(sweeping))
+        try:
+            await sweeping
+        except asyncio.CancelledError:
+            if not heartbeat.done():
+                raise
+            raise MonitorBusyError("this monitor lost its lease during a sweep (the process stalled); "
+                                   "another monitor took over") from None
+        finally:
+            heartbeat.cancel()
+            if temporary:
+                self.release()
+        for parent in {r["parent_id"] for r in rows if r["parent_id"]}:
+            update_parent(self.store, parent)
+        result.requests = self._requests - start
+        return result
+
+    async def _sweep_service(self, name: str, rows: list[dict], result: SweepResult) -> None:
+        if name in self.blocked or self._service_backoff.get(name, 0) > time.monotonic():
+            return
+        try:
+            async with self.hub.adapter(name) as adapter:
+                await self._visit(adapter, rows, result)
+        except (AuthenticationError, PermissionDeniedError) as exc:
+            self.blocked[name] = str(exc)
+            self.store.record_health(HealthRecord(service=name, status=HealthStatus.UP, detail=f"token refused: "
+                                                  f"{exc.detail}"))
+            result.errors += 1
+            result.messages.append(f"stopped polling {name}: {exc}")
+        except MaintenanceError as exc:
+            self._pause_service(name, exc, HealthStatus.MAINTENANCE, result)
+        except TransientServiceError as exc:
+            self._pause_service(name, exc, HealthStatus.DOWN, result)
+        except FedImputeError as exc:  # e.g. an adapter not available: report, keep the others going
+            result.errors += 1
+            result.messages.append(f"{name}: {exc}")
+
+    def _pause_service(self, name: str, exc: ServiceError, status: HealthStatus, result: SweepResult) -> None:
+        failures = int(self._service_backoff.get(f"{name}#n", 0)) + 1
+        self._service_backoff[f"{name}#n"] = failures
+        self._service_backoff[name] = time.monotonic() + backoff(failures)
+        self.store.record_health(HealthRecord(service=name, status=status, detail=exc.detail))
+        result.errors += 1
+        result.messages.append(f"{name}: {exc}; retrying later")
+
+    async def _visit(self, adapter: ImputationService, rows: list[dict], result: SweepResult) -> None:
+        active = [r for r in rows if r["status"] in ("queued", "running") and r["remote_id"]]
+        orphans = [r for r in rows if r["status"] == "pending" and not r["remote_id"]]
+        listed: dict[str, RemoteJob] = {}
+        by_key: dict[str, RemoteJob] = {}
+        if adapter.lists_jobs and (len(active) > 1 or any(self._needs_search(r) for r in orphans)):
+            wanted = {r["remote_id"] for r in active} if not orphans else None
+            for job in await adapter.list_jobs(wanted=wanted):
+                listed[job.remote_id] = job
+                if job.submission_key:
+                    by_key[job.submission_key] = job
+        self._service_backoff.pop(f"{adapter.name}#n", None)
+        sem = asyncio.Semaphore(self.concurrency)
+
+        async def guarded(coro):
+            async with sem:
+                return await coro
+
+        fetched = await asyncio.gather(*(guarded(self._fetch(adapter, r, listed.get(r["remote_id"])))
+                                         for r in active))
+        if fetched and all(isinstance(o, TransientServiceError) for o in fetched):
+            status = HealthStatus.MAINTENANCE if isinstance(fetched[0], MaintenanceError) else HealthStatus.DOWN
+            self._pause_service(adapter.name, fetched[0], status, result)  # the service, not the jobs, is ill
+            return
+        interval = self.hub.poll_interval(adapter.config)
+        schedule: list[tuple[str, int, Any]] = []
+        bulk: list[dict[str, Any]] = []
+        with self.store.session():  # thousands of updates: one connection, and bulk statements
+            for row, outcome in zip(active, fetched, strict=True):
+                schedule.append(self._apply(row, outcome, interval, result, bulk))
+            result.changed += self.store.apply_job_updates(bulk)
+            self.store.schedule_polls(schedule)
+        tasks = [self._reconcile(adapter, r, by_key, bool(listed) or not adapter.lists_jobs, result)
+                 for r in orphans]
+        if self.auto_download:
+            tasks += [self._download(r, result) for r in rows if r["status"] == "completed"]
+        await asyncio.gather(*(guarded(t) for t in tasks))
+
+    def _needs_search(self, row: dict) -> bool:
+        state = row["submit_state"]
+        return state in (None, "unknown") or (state == "uploading" and not _alive(row["submit_owner"]))
+
+    async def _fetch(self, adapter: ImputationService, row: dict, summary: RemoteJob | None):
+        """The job as the service reports it now (network only), or the error that prevented it."""
+        if summary is not None and summary.remote_state == row["remote_state"] and \
+                summary.status is not JobStatus.RUNNING:
+            return summary  # unchanged and not running: the list entry says all there is
+        previous = JobStatus(row["status"])
+        try:
+            return await adapter.get_job(row["remote_id"], previous=previous)
+        except (RemoteNotFoundError, TransientServiceError) as exc:
+            return exc
+
+    def _apply(self, row: dict, outcome, interval: float, result: SweepResult,
+               bulk: list[dict[str, Any]]) -> tuple[str, int, Any]:
+        """Record one fetched job: plain state changes go to ``bulk``; jobs with messages, outputs,
+        a password or a parent go through :func:`apply_remote`.  Returns the job's next poll."""
+        job_id = row["job_id"]
+        result.polled += 1
+        if isinstance(outcome, TransientServiceError):
+            failures = int(row["poll_failures"] or 0) + 1
+            result.errors += 1
+            result.messages.append(f"{job_id}: {outcome}")
+            return job_id, failures, utcnow() + timedelta(seconds=backoff(failures))
+        if isinstance(outcome, RemoteNotFoundError):
+            bulk.append({"job_id": job_id, "status": JobStatus.FAILED.value, "remote_state": row["remote_state"],
+                         "error": str(outcome), "detail": "the service no longer knows this job"})
+        elif _unchanged(row, outcome):
+            pass
+        elif outcome.steps or outcome.outputs or outcome.password is not None or row["parent_id"]:
+            job = self.store.get_job(job_id)
+            if apply_remote(self.store, self.hub.credentials, job, outcome).status is not job.status:
+                result.changed += 1
+        else:
+            bulk.append({"job_id": job_id, "status": outcome.status.value, "remote_state": outcome.remote_state,
+                         "queue_position": outcome.queue_position, "started_at": outcome.started_at,
+                         "finished_at": outcome.finished_at, "error": outcome.error,
+                         "detail": f"remote state {outcome.remote_state}"})
+        return job_id, 0, utcnow() + timedelta(seconds=interval)
+
+    async def _reconcile(self, adapter: ImputationService, row: dict, by_key: dict[str, RemoteJob],
+                         searched: bool, result: SweepResult) -> None:
+        """A pending job: adopt it if the service has it; send it only when it surely does not."""
+        job_id, state = row["job_id"], row["submit_state"]
+        if state == "uploading" and _alive(row["submit_owner"]):
+            return  # its uploader is still at work
+        if state == "waiting_for_slot" and row["submit_after"] and row["submit_after"] > utcnow():
+            return
+        if state == "refused":
+            return
+        found = by_key.get(job_id)
+        if found is not None:
+            self.hub.adopt(job_id, found.remote_id, detail=f"found on {adapter.name} as {found.remote_id} after "
+                           "an interrupted submission")
+            apply_remote(self.store, self.hub.credentials, self.store.get_job(job_id), found)
+            result.changed += 1
+            return
+        if self._needs_search(row) and not searched:
+            return  # cannot tell whether the service has it: never risk a second submission
+        try:
+            job = await self.hub.send(job_id)
+        except ServiceError as exc:
+            result.errors += 1
+            result.messages.append(f"{job_id}: {exc}")
+            return
+        if job.remote_id:
+            result.changed += 1
+
+    async def _download(self, row: dict, result: SweepResult) -> None:
+        job_id = row["job_id"]
+        try:
+            await self.hub.download_results(job_id)
+        except ResultError as exc:
+            expired = "deleted the results" in str(exc)
+            self.store.set_tracking(job_id, results_state="expired" if expired else None, results_error=str(exc),
+                                    next_poll_at=utcnow() + timedelta(seconds=backoff(2, 30)))
+            result.errors += 1
+            result.messages.append(f"{job_id}: results: {exc}")
+            return
+        except FedImputeError as exc:
+            self.store.set_tracking(job_id, results_error=str(exc),
+                                    next_poll_at=utcnow() + timedelta(seconds=backoff(2, 30)))
+            result.errors += 1
+            result.messages.append(f"{job_id}: results: {exc}")
+            return
+        self.store.set_tracking(job_id, results_state="downloaded", results_error=None)
+
+    # -- watching ----------------------------------------------------------------------------
+
+    async def wait_for(self, job_id: str, *, timeout: float | None = None, tick: float = 1.0, on_update=None):
+        """Until ``job_id`` is terminal: sweep when this process holds the lease, else read the store."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while True:
+                if self.acquire():
+                    try:
+                        await self.sweep()
+                    except MonitorBusyError:
+                        pass
+                job = self.store.get_job(job_id)
+                if on_update:
+                    on_update(job)
+                if job.status.is_terminal or job.service in self.blocked:
+                    return job
+                if deadline is not None and time.monotonic() + tick > deadline:
+                    raise TimeoutError(f"job {job_id} is still {job.status.value} after {timeout:g} s")
+                await asyncio.sleep(tick)
+        finally:
+            self.release()
+
+    async def watch(self, *, tick: float = 1.0, stop: asyncio.Event | None = None,
+                    on_sweep=None) -> None:
+        """Sweep whenever jobs are due until none is active (or ``stop`` is set)."""
+        stop = stop or asyncio.Event()
+        try:
+            while not stop.is_set():
+                if not await asyncio.to_thread(self.acquire, wait=tick):
+                    continue  # another monitor polls; this one waits its turn
+                try:
+                    result = await self.sweep()
+                except MonitorBusyError:
+                    continue
+                if on_sweep:
+                    on_sweep(result)
+                if not self.store.jobs_to_visit(include_not_due=True):
+                    return
+                if all(r["service"] in self.blocked for r in self.store.jobs_to_visit(include_not_due=True)):
+                    return
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=tick)
+                except TimeoutError:
+                    pass
+        finally:
+            self.release()

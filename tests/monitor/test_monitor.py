@@ -1,0 +1,167 @@
+"""The monitor against the local Cloudgene simulator: efficient, polite, resilient, fan-out, quotas."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from fedimpute.catalogue import make_service
+from fedimpute.hub import Hub
+from fedimpute.models import JobStatus
+from fedimpute.monitor import Monitor, MonitorBusyError
+from fedimpute.services.base import SubmitOptions
+from tests.cloudgene_server import Fault
+from tests.cloudgene_server.fixtures import ALICE_TOKEN
+from tests.vcfgen import write_vcf
+
+OPTS = SubmitOptions(panel="hapmap-2", build="hg19")
+
+
+@pytest.fixture
+def hub(home, cloudgene_url) -> Hub:
+    hub = Hub()
+    hub.store.add_service(make_service("sim", "cloudgene", cloudgene_url, settings=["poll_interval=0"]))
+    hub.credentials.set_token("sim", ALICE_TOKEN)
+    return hub
+
+
+@pytest.fixture
+def vcf(tmp_path):
+    return write_vcf(tmp_path / "c.vcf.gz")
+
+
+async def _until_idle(monitor: Monitor, sim, *, rounds: int = 200) -> None:
+    for _ in range(rounds):
+        await monitor.sweep(force=True)
+        if not monitor.store.jobs_to_visit(include_not_due=True):
+            return
+        sim.advance()
+        await asyncio.sleep(0.02)
+    raise AssertionError("jobs did not finish")
+
+
+async def test_sweep__lists_once_and_details_only_what_changed(hub, cloudgene_sim, vcf):
+    cloudgene_sim.max_running_per_user = 100
+    cloudgene_sim.step_seconds = 60
+    jobs = [await hub.submit([vcf], "sim", OPTS, owner="t") for _ in range(20)]
+    monitor = Monitor(hub)
+    first = await monitor.sweep(force=True)
+    assert first.polled == 20 and first.errors == 0
+    # 1 unpaged list + the detail of the one running job + the queued jobs seen for the first time
+    before = len(cloudgene_sim.requests)
+    second = await monitor.sweep(force=True)
+    assert second.requests == len(cloudgene_sim.requests) - before
+    assert second.requests == 2  # the list, and the running job's detail (for its step messages)
+    assert {monitor.store.get_job(j.job_id).status for j in jobs} == {JobStatus.QUEUED, JobStatus.RUNNING}
+
+
+async def test_sweep__polls_politely_by_interval(hub, cloudgene_sim, vcf):
+    hub.store.add_service(make_service("sim", "cloudgene", hub.store.get_service("sim").url,
+                                       settings=["poll_interval=3600"]), replace=True)
+    cloudgene_sim.step_seconds = 60
+    await hub.submit([vcf], "sim", OPTS, owner="t")
+    monitor = Monitor(hub)
+    assert (await monitor.sweep()).polled == 1
+    again = await monitor.sweep()
+    assert again.polled == 0 and again.requests == 0  # not due for an hour
+
+
+async def test_watch__completes_and_downloads(hub, cloudgene_sim, vcf):
+    jobs = [await hub.submit([vcf], "sim", OPTS, owner="t") for _ in range(2)]
+    monitor = Monitor(hub)
+    await asyncio.wait_for(monitor.watch(tick=0.1), timeout=60)
+    for job in jobs:
+        got = hub.store.get_job(job.job_id)
+        assert got.status is JobStatus.COMPLETED
+        assert hub.store.tracking(job.job_id)["results_state"] == "downloaded"
+        assert all(r.sha256 for r in hub.store.result_files(job.job_id))
+    assert all(n == len(jobs) for n in cloudgene_sim.download_gets.values())  # one GET per file and job
+
+
+@pytest.mark.parametrize("fault", [
+    Fault(r"^/api/v2/jobs", "status", times=3, status=500),
+    Fault(r"^/api/v2/jobs", "html", times=3),
+    Fault(r"^/api/v2/jobs", "status", times=3, status=503),
+    Fault(r"^/api/v2/jobs", "malformed", times=3),
+    Fault(r"^/api/v2/jobs", "reset", times=3),
+    Fault(r"^/api/v2/jobs", "delay", times=2, seconds=3.0),
+], ids=["500", "502-html", "503", "malformed-json", "connection-reset", "timeout"])
+async def test_faults__monitor_survives_and_nothing_fails(hub, cloudgene_sim, vcf, fault):
+    jobs = [await hub.submit([vcf], "sim", OPTS, owner="t") for _ in range(2)]
+    from fedimpute._http import build_client
+    import httpx
+
+    hub._client_factory = lambda s: build_client(s.url, timeout=httpx.Timeout(1.0))  # so a 3 s delay times out
+    cloudgene_sim.faults.append(fault)
+    monitor = Monitor(hub)
+    errors = 0
+    for _ in range(300):
+        monitor._service_backoff.clear()  # the test does not wait out the back-off
+        result = await monitor.sweep(force=True)
+        errors += result.errors
+        assert all(hub.store.get_job(j.job_id).status is not JobStatus.FAILED for j in jobs)
+        if all(hub.store.get_job(j.job_id).status is JobStatus.COMPLETED for j in jobs):
+            break
+        cloudgene_sim.advance()
+        await asyncio.sleep(0.02)
+    assert errors >= 1  # the fault really hit the monitor
+    assert all(hub.store.get_job(j.job_id).status is JobStatus.COMPLETED for j in jobs)
+    if fault.status == 503:
+        assert any(r.status.value == "maintenance" for r in [hub.store.health_of("sim")]) or errors
+
+
+async def test_token_refused__stops_polling_that_service(hub, cloudgene_sim, vcf):
+    job = await hub.submit([vcf], "sim", OPTS, owner="t")
+    cloudgene_sim.expire_token(ALICE_TOKEN)
+    monitor = Monitor(hub)
+    result = await monitor.sweep(force=True)
+    assert result.errors == 1 and "fedimpute login sim" in result.messages[0]
+    assert "sim" in monitor.blocked
+    again = await monitor.sweep(force=True)
+    assert again.requests == 0
+    assert hub.store.get_job(job.job_id).status is not JobStatus.FAILED
+
+
+async def test_quota__waiting_job_goes_out_when_a_slot_frees(hub, cloudgene_sim, vcf):
+    cloudgene_sim.max_running_per_user = 1
+    cloudgene_sim.step_seconds = 30  # the first job holds the only slot until the test advances it
+    first = await hub.submit([vcf], "sim", OPTS, owner="t")
+    second = await hub.submit([vcf], "sim", OPTS, owner="t")
+    assert second.status is JobStatus.PENDING and hub.store.tracking(second.job_id)["submit_state"] == "waiting_for_slot"
+    hub.store.set_tracking(second.job_id, submit_after=None)  # no 60 s wait in the test
+    monitor = Monitor(hub)
+    await _until_idle(monitor, cloudgene_sim)
+    assert hub.store.get_job(first.job_id).status is JobStatus.COMPLETED
+    assert hub.store.get_job(second.job_id).status is JobStatus.COMPLETED
+    assert len(cloudgene_sim.jobs) == 2
+
+
+async def test_fan_out__parent_follows_children(hub, cloudgene_url, cloudgene_sim, vcf):
+    hub.store.add_service(make_service("sim2", "cloudgene", cloudgene_url, settings=["poll_interval=0"]))
+    hub.credentials.set_token("sim2", ALICE_TOKEN)
+    parent, children = await hub.submit_many([vcf], ["sim", "sim2"], OPTS, owner="t")
+    assert {c.parent_id for c in children} == {parent.job_id} and len(children) == 2
+    assert hub.store.get_job(parent.job_id).status in (JobStatus.QUEUED, JobStatus.RUNNING)
+    await _until_idle(Monitor(hub), cloudgene_sim)
+    assert hub.store.get_job(parent.job_id).status is JobStatus.COMPLETED
+
+
+async def test_lease__second_monitor_is_refused_while_the_first_holds_it(hub):
+    a, b = Monitor(hub), Monitor(hub)
+    assert a.acquire()
+    with pytest.raises(MonitorBusyError, match="another monitor"):
+        await b.sweep()
+    a.release()
+    assert b.acquire()
+
+
+async def test_lease__a_lone_sweep_gives_it_back(hub):
+    await Monitor(hub).sweep()
+    assert hub.store.lease_holder("monitor") is None
+
+
+async def test_lease__dead_holder_is_replaced_at_once(hub):
+    hub.store.acquire_lease("monitor", "somehost-that-is-this:999999999:abcdef".replace(
+        "somehost-that-is-this", __import__("socket").gethostname()), ttl=3600)
+    assert Monitor(hub).acquire()
