@@ -113,8 +113,6 @@ def test_jobs_show__unknown_exits_3(capsys):
 
 
 @pytest.mark.parametrize("args, what", [
-    (["check", "x.vcf.gz"], "pre-flight"),
-    (["jobs", "refresh", "--json"], "job monitoring"),
     (["report", "j1", "--out", "r.html"], "reports"),
     (["serve", "--port", "5007"], "dashboard"),
 ])

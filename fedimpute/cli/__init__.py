@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from fedimpute.cli import later
+from fedimpute.cli.check import check
 from fedimpute.cli.engine import demo, engine_app
 from fedimpute.cli.jobs import jobs_app
 from fedimpute.cli.remote import panels, quality, results_download, submit
@@ -36,6 +37,7 @@ app.command("login")(login)
 app.command("panels")(panels)
 app.command("submit")(submit)
 app.command("quality")(quality)
+app.command("check")(check)
 app.command("demo")(demo)
 results_app = typer.Typer(help="Result files of jobs.", no_args_is_help=True)
 results_app.command("download")(results_download)

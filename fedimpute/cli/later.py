@@ -19,17 +19,6 @@ __all__ = ["register"]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def check(
-    files: Annotated[list[Path], typer.Argument(help="VCF files.")],
-    service: Annotated[str | None, typer.Option("--service")] = None,
-    panel: Annotated[str | None, typer.Option("--panel")] = None,
-    build: Annotated[str, typer.Option("--build", help="hg19, hg38 or auto.")] = "auto",
-    as_json: Json = False,
-) -> None:
-    """Pre-flight check of VCF files with the servers' rules."""
-    raise NotAvailableError("the pre-flight VCF check (check)")
-
-
 def report(
     job_ids: Annotated[list[str] | None, typer.Argument()] = None,
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
@@ -49,5 +38,5 @@ def serve(
 
 
 def register(app: typer.Typer) -> None:
-    for fn in (check, report, serve):
+    for fn in (report, serve):
         app.command(fn.__name__)(fn)

@@ -115,12 +115,12 @@ def submit(
         raise UsageError(f"--build must be hg19 or hg38, got {build!r}")
     if mode not in (None, "imputation", "qc-only"):
         raise UsageError(f"--mode must be imputation or qc-only, got {mode!r}")
+    hub = Hub()
     if not skip_check:
-        err.print("note: the pre-flight check is not available yet; submitting without it", markup=False)
+        _preflight(hub, files, service, build, phasing)
     options = SubmitOptions(panel=panel, build=build, population=population, phasing=phasing,
                             r2_filter=r2_filter, mode=mode, name=name, meta=meta, aes=aes,
                             password=SecretStr(password) if password else None)
-    hub = Hub()
     jobs = asyncio.run(_submit_all(hub, files, service, options, default_owner(owner), wait or download is not None,
                                    download))
     docs = [_submit_json(j) for j in jobs]
@@ -131,6 +131,21 @@ def submit(
             out.print(f"{d['job_id']}  {d['service']}  {d['remote_id']}  {d['status']}", markup=False)
     if any(j.status.value in ("failed", "cancelled") for j in jobs):
         raise typer.Exit(1)
+
+
+def _preflight(hub: Hub, files: list[Path], services: list[str], build: str | None, phasing: str | None) -> None:
+    """The servers' input rules, locally, before any byte is sent: a failing check exits 2."""
+    from fedimpute.preflight import run_preflight_for_submit
+
+    for name in services:
+        report = run_preflight_for_submit(files, hub.store.get_service(name), build=build, phasing=phasing)
+        for path, check in report.failures():
+            err.print(f"fail {check.id} ({Path(path).name}): {check.message}", markup=False)
+            if check.fix:
+                err.print(f"  fix: {check.fix}", markup=False)
+        if not report.ok:
+            raise UsageError(f"the pre-flight check failed for {name} ({report.summary()}); nothing was uploaded. "
+                             "Fix the files (`fedimpute check FILE --fix OUT_DIR` helps), or pass --skip-check")
 
 
 def results_download(
