@@ -32,6 +32,7 @@ from fedimpute.models import (
     ResultFile,
     ServiceConfig,
     StepMessage,
+    SubmitOptions,
 )
 from fedimpute.store import Store
 
@@ -57,6 +58,7 @@ __all__ = [
     "ServiceNotFoundError",
     "StepMessage",
     "Store",
+    "SubmitOptions",
     "UsageError",
     "make_service",
 ]

@@ -31,6 +31,7 @@ __all__ = [
     "ResultFile",
     "ServiceConfig",
     "StepMessage",
+    "SubmitOptions",
     "new_job_id",
     "utcnow",
 ]
@@ -149,11 +150,11 @@ class ReferencePanel(_Model):
     discovered_at: datetime | None = None
 
 
-class JobRequest(_Model):
-    """Everything needed to submit one job; validated before any record is written."""
+class SubmitOptions(_Model):
+    """Service-independent submission options (the CLI's ``submit`` flags)."""
 
-    files: list[Path]
-    service: str
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     panel: str
     build: str | None = None
     population: str | None = None
@@ -164,6 +165,13 @@ class JobRequest(_Model):
     password: SecretStr | None = None
     meta: bool = False
     aes: bool = False
+
+
+class JobRequest(SubmitOptions):
+    """A whole submission: the options, the input files, where to send them and for whom."""
+
+    files: list[Path]
+    services: list[str]
     owner: str
 
 

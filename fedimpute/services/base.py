@@ -21,7 +21,14 @@ from typing import ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from fedimpute.models import HealthRecord, JobStatus, MessageLevel, ReferencePanel, ServiceConfig
+from fedimpute.models import (  # noqa: F401  SubmitOptions is re-exported for the adapters
+    HealthRecord,
+    JobStatus,
+    MessageLevel,
+    ReferencePanel,
+    ServiceConfig,
+    SubmitOptions,
+)
 
 __all__ = [
     "DownloadedFile",
@@ -90,21 +97,6 @@ class RemoteJob(_Frozen):
     error: str | None = None
     password: SecretStr | None = Field(default=None, description="A result password the service wrote "
                                        "into a message; already removed from the messages.")
-
-
-class SubmitOptions(_Frozen):
-    """Service-independent submission options (the CLI's ``submit`` flags)."""
-
-    panel: str
-    build: str | None = None
-    population: str | None = None
-    phasing: str | None = None
-    r2_filter: str | None = None
-    mode: str | None = None
-    name: str | None = None
-    password: SecretStr | None = None
-    meta: bool = False
-    aes: bool = False
 
 
 class DownloadedFile(_Frozen):
