@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian/Ubuntu packages the features and tests need: the local engine's and pre-flight's tools
-# (jq and libmagic1 are used by the sapporo WES server).
-APT_PACKAGES=(bcftools tabix beagle minimac4 bio-eagle jq libmagic1)
+# (jq and libmagic1 are used by the sapporo WES server; chromium renders exported reports in the tests).
+APT_PACKAGES=(bcftools tabix beagle minimac4 bio-eagle jq libmagic1 chromium)
 
 PY="${FEDIMPUTE_PYTHON:-python3}"
 have_root_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
@@ -40,7 +40,7 @@ if [ ! -x .venv/bin/python ]; then
   fi
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' >&2 || true
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[ui,test,engine]' 2>&1 \
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[ui,report,test,engine]' 2>&1 \
   | grep -v '^WARNING: Location' >&2 || true
 .venv/bin/python -c 'import fedimpute' || { echo "setup: installing fedimpute failed" >&2; exit 1; }
 # The WES server (sapporo + cwltool, pinned) lives in its own venv: it pins its own FastAPI and pydantic.

@@ -113,7 +113,6 @@ def test_jobs_show__unknown_exits_3(capsys):
 
 
 @pytest.mark.parametrize("args, what", [
-    (["report", "j1", "--out", "r.html"], "reports"),
     (["serve", "--port", "5007"], "dashboard"),
 ])
 def test_later_commands__say_not_available_and_exit_1(capsys, args, what):

@@ -17,7 +17,8 @@ from fedimpute.cli import later
 from fedimpute.cli.check import check
 from fedimpute.cli.engine import demo, engine_app
 from fedimpute.cli.jobs import jobs_app
-from fedimpute.cli.remote import panels, quality, results_download, submit
+from fedimpute.cli.remote import panels, results_download, submit
+from fedimpute.cli.report import quality, report
 from fedimpute.cli.services import login, services_app
 from fedimpute.exceptions import FedImputeError
 from fedimpute.redaction import redact
@@ -38,6 +39,7 @@ app.command("panels")(panels)
 app.command("submit")(submit)
 app.command("quality")(quality)
 app.command("check")(check)
+app.command("report")(report)
 app.command("demo")(demo)
 results_app = typer.Typer(help="Result files of jobs.", no_args_is_help=True)
 results_app.command("download")(results_download)

@@ -19,14 +19,6 @@ __all__ = ["register"]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def report(
-    job_ids: Annotated[list[str] | None, typer.Argument()] = None,
-    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
-) -> None:
-    """A self-contained HTML report."""
-    raise NotAvailableError("HTML reports (report)")
-
-
 def serve(
     port: Annotated[int, typer.Option("--port")] = 5006,
     address: Annotated[str, typer.Option("--address")] = "127.0.0.1",
@@ -38,5 +30,5 @@ def serve(
 
 
 def register(app: typer.Typer) -> None:
-    for fn in (report, serve):
+    for fn in (serve,):
         app.command(fn.__name__)(fn)

@@ -16,7 +16,7 @@ from fedimpute.exceptions import FedImputeError, UsageError
 from fedimpute.hub import Hub
 from fedimpute.services.base import SubmitOptions
 
-__all__ = ["panels", "quality", "results_download", "submit"]
+__all__ = ["panels", "results_download", "submit"]
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -166,21 +166,3 @@ def results_download(
         for x in f["extracted"]:
             out.print(f"    extracted {x}", markup=False)
 
-
-def quality(job_id: str, as_json: Json = False) -> None:
-    """Imputation quality (R² by MAF bin, per chromosome) from a job's downloaded results."""
-    from fedimpute.quality import job_quality
-    from fedimpute.store import Store
-
-    doc = job_quality(Store(), job_id)
-    if as_json:
-        emit_json(doc)
-        return
-    table = Table("MAF bin", "variants", "mean R²", "R² ≥ 0.3", "R² ≥ 0.8", title=f"{doc['variants']:,} variants")
-    for b in doc["bins"]:
-        fmt = (lambda x: "-" if x is None else f"{x:.3f}")
-        table.add_row(f"[{b['maf_lo']}, {b['maf_hi']}{']' if b['maf_hi'] == 0.5 else ')'}", f"{b['n']:,}",
-                      fmt(b["mean_r2"]), fmt(b["frac_r2_ge_0_3"]), fmt(b["frac_r2_ge_0_8"]))
-    out.print(table)
-    for c in doc["chromosomes"]:
-        out.print(f"chromosome {c['chromosome']}: {c['n']:,} variants, mean R² {c['mean_r2']:.3f}", markup=False)

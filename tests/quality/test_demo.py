@@ -1,0 +1,172 @@
+"""End to end on the demo: notebooks run headless, and the report renders offline in Chromium.
+
+One demo home (simulated data, the local engine, one completed and downloaded job) is shared by
+the module's tests; the engine is stopped when they are done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.quality.conftest import _tools_or_fail
+from tests.quality.test_report import assert_offline
+
+pytestmark = pytest.mark.slow
+nbformat = pytest.importorskip("nbformat")
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+async def _demo_job(home: Path, demo: dict) -> str:
+    from fedimpute.hub import Hub
+    from fedimpute.services.base import SubmitOptions
+    from fedimpute.store import Store
+
+    hub = Hub(Store(home))
+    job = await hub.submit(
+        [demo["target"]],
+        "local",
+        SubmitOptions(panel=demo["panel"], build="hg38", name="demo"),
+        owner="tester",
+    )
+    job = await hub.wait(job.job_id, timeout=900)
+    assert job.status.value == "completed", job.error
+    await hub.download_results(job.job_id)
+    return job.job_id
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory):
+    """A FEDIMPUTE_HOME with the demo data, a running local engine and one completed, downloaded job."""
+    from fedimpute.engine.demo import prepare_demo
+    from fedimpute.engine.server import engine_stop
+
+    _tools_or_fail("bcftools", "tabix", "bgzip", "minimac4", "beagle", "eagle")
+    home = tmp_path_factory.mktemp("demo-home")
+    with pytest.MonkeyPatch.context() as mp:
+        for key in [k for k in os.environ if k.startswith("FEDIMPUTE_")]:
+            mp.delenv(key)
+        mp.setenv("FEDIMPUTE_HOME", str(home))
+        mp.setenv("FEDIMPUTE_SECRETS", "file")
+        mp.setenv("FEDIMPUTE_USER", "tester")
+        try:
+            demo = prepare_demo(home)
+            yield {"home": home, "demo": demo, "job_id": asyncio.run(_demo_job(home, demo))}
+        finally:
+            engine_stop(home)
+
+
+@pytest.fixture
+def demo(demo_home, monkeypatch):
+    monkeypatch.setenv("FEDIMPUTE_HOME", str(demo_home["home"]))
+    return demo_home
+
+
+def _execute(path: Path, workdir: Path, timeout: int = 900):
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    ).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    return nb, outputs
+
+
+def _mimes(outputs) -> set[str]:
+    return {m for o in outputs for m in o.get("data", {})}
+
+
+def test_notebooks__quickstart_runs_headless(demo, tmp_path):
+    """We can run 01-quickstart top to bottom: catalogue, pre-flight (or its note), submit, wait, quality."""
+    from fedimpute.store import Store
+
+    before = {j.job_id for j in Store(demo["home"]).list_jobs()}
+    _, outputs = _execute(NOTEBOOKS / "01-quickstart.ipynb", tmp_path)
+    text = "".join(o.get("text", "") + o.get("data", {}).get("text/markdown", "") for o in outputs)
+    assert "| local | local |" in text and "sim-demo" in text and ": completed" in text
+    assert "pre-flight: " in text or "Pre-flight checks are not available" in text
+    assert "application/vnd.holoviews_exec.v0+json" in _mimes(outputs)
+    new = [j for j in Store(demo["home"]).list_jobs() if j.job_id not in before]
+    assert len(new) == 1 and new[0].status.value == "completed" and new[0].name == "quickstart"
+
+
+def test_notebooks__report_runs_with_parameters(demo, tmp_path):
+    """03-report runs headless for the jobs named in its parameters cell."""
+    from fedimpute.report import execute_notebook
+
+    nb = execute_notebook(NOTEBOOKS / "03-report.ipynb", {"job_ids": [demo["job_id"]]}, timeout=600)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    markdown = "".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
+    assert demo["job_id"] in markdown and "variants with an R²" in markdown and "| typed |" in markdown
+    assert "application/vnd.holoviews_exec.v0+json" in _mimes(outputs)
+
+
+def test_report__demo_html_offline_secret_free_and_plots_render_in_chromium(demo, tmp_path, monkeypatch):
+    """`fedimpute report JOB --out FILE.html`: no remote scripts, no secrets; plots drawn offline."""
+    import typer
+    from typer.testing import CliRunner
+
+    from fedimpute.cli.report import report
+    from fedimpute.credentials import Credentials
+
+    token, password = "planted-token-9a7f3e21", "planted-result-password-5c1d"
+    monkeypatch.setenv("FEDIMPUTE_TOKEN_LOCAL", token)
+    Credentials(demo["home"]).set_password(demo["job_id"], password)
+    out = tmp_path / "report.html"
+    app = typer.Typer()
+    app.command()(report)
+    result = CliRunner().invoke(app, [demo["job_id"], "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert_offline(html)
+    assert token not in html and password not in html
+    assert demo["job_id"] in html and "variants with an R²" in html
+    _render_offline(out, tmp_path / "report.png")
+
+
+def _render_offline(page_file: Path, screenshot: Path) -> None:
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    remote: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith(("file:", "data:", "blob:", "about:")):
+            r.continue_()
+        else:  # no network: anything remote is refused, so the page must stand on its own
+            remote.append(r.request.url)
+            r.abort()
+
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.route("**/*", route)
+            page.goto(page_file.as_uri())
+            page.locator("canvas").first.wait_for(state="visible", timeout=60_000)
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(screenshot), full_page=True)
+            assert page.locator("canvas").count() >= 7  # every plot of the report drew
+            assert page.get_by_text("Imputation report").first.is_visible()
+        finally:
+            browser.close()
+    assert not [u for u in remote if re.search(r"\.m?js(\?|#|$)", u)], remote
+    assert not errors, errors

@@ -1,0 +1,67 @@
+"""On real minimac4 and beagle outputs, the R² DuckDB reads is the R² bcftools reads."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+
+import pytest
+
+from fedimpute.quality import load_variants, quality_details, summarize_info_files
+
+pytestmark = pytest.mark.slow
+
+#: output -> (R² tag, typed test on bcftools' flag columns)
+FILES = {"minimac4-dose": "R2", "minimac4-sites": "R2", "beagle-raw": "DR2", "beagle-dose": "R2"}
+
+
+def _bcftools(path, tag: str) -> dict[tuple, tuple[float, bool]]:
+    typed_tag = "IMP" if tag == "DR2" else "TYPED"
+    text = subprocess.run(
+        ["bcftools", "query", "-f", f"%CHROM\t%POS\t%REF\t%ALT\t%INFO/{tag}\t%INFO/{typed_tag}\n", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    out = {}
+    for line in text.splitlines():
+        chrom, pos, ref, alt, r2, flag = line.split("\t")
+        typed = (flag == ".") if typed_tag == "IMP" else (flag == "1")
+        out[(chrom.removeprefix("chr"), int(pos), ref, alt)] = (float(r2), typed)
+    return out
+
+
+def _ours(path, strategy: str) -> dict[tuple, tuple[float, bool]]:
+    con = load_variants([path], strategy=strategy)
+    rows = con.execute("SELECT chromosome, pos, ref, alt, r2, typed FROM variants").fetchall()
+    return {(c, p, r, a): (r2, t) for c, p, r, a, r2, t in rows}
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+@pytest.mark.parametrize("strategy", ["duckdb", "bcftools"])
+def test_real_outputs__r2_matches_bcftools_query(real_outputs, name, strategy):
+    """We can read R² and typed/imputed from real engine outputs exactly as bcftools reads them."""
+    expected = _bcftools(real_outputs[name], FILES[name])
+    ours = _ours(real_outputs[name], strategy)
+    assert len(expected) > 3000 and ours.keys() == expected.keys()
+    for key, (r2, typed) in expected.items():
+        assert math.isclose(ours[key][0], r2, rel_tol=1e-6, abs_tol=1e-9), key
+        assert ours[key][1] == typed, key
+    assert 150 < sum(t for _, t in ours.values()) < 260  # the ~206 array sites
+
+
+def test_real_outputs__info_file_and_dose_vcf_agree(real_outputs):
+    """The engine's minimac-style info file and minimac4's dose VCF give the same quality document."""
+    from_info = quality_details([real_outputs["minimac4-info"]])
+    from_vcf = quality_details([real_outputs["minimac4-dose"]])
+    assert from_info["variants"] == from_vcf["variants"] > 3000
+    for a, b in zip(from_info["bins"], from_vcf["bins"], strict=True):
+        assert a["n"] == b["n"] and math.isclose(a["mean_r2"], b["mean_r2"], rel_tol=1e-9)
+    assert [s["n"] for s in from_info["by_status"]] == [s["n"] for s in from_vcf["by_status"]]
+
+
+def test_real_outputs__common_variants_are_well_imputed(real_outputs):
+    for name in ("minimac4-dose", "beagle-raw"):
+        doc = summarize_info_files([real_outputs[name]])
+        assert doc["bins"][-1]["mean_r2"] > 0.9, name
+        assert doc["chromosomes"][0]["chromosome"] == "20"
