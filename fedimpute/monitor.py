@@ -45,6 +45,9 @@ __all__ = ["LEASE", "Monitor", "MonitorBusyError", "SweepResult"]
 log = logging.getLogger(__name__)
 LEASE = "monitor"
 MAX_BACKOFF = 600.0
+#: After an interrupted upload is not found on the service, look once more this much later before
+#: sending it again: the service may still be processing a request whose client died mid-answer.
+RESEND_GRACE = 30.0
 
 
 class MonitorBusyError(FedImputeError):
@@ -98,11 +101,12 @@ class Monitor:
     """Sweeps the active jobs of one FEDIMPUTE_HOME; use :meth:`sweep` once or :meth:`watch`."""
 
     def __init__(self, hub: Hub | None = None, *, concurrency: int = 4, lease_ttl: float = 30.0,
-                 auto_download: bool = True) -> None:
+                 auto_download: bool = True, resend_grace: float = RESEND_GRACE) -> None:
         self.hub = hub or Hub()
         self.store = self.hub.store
         self.owner = f"{process_id()}:{uuid.uuid4().hex[:6]}"
         self.concurrency, self.lease_ttl, self.auto_download = concurrency, lease_ttl, auto_download
+        self.resend_grace = resend_grace
         self.blocked: dict[str, str] = {}  # service -> why polling it stopped (a refused token)
         self._holding = False  # set by acquire(): watch/wait_for keep the lease between sweeps
         self._service_backoff: dict[str, float] = {}
@@ -256,7 +260,8 @@ class Monitor:
 
     def _needs_search(self, row: dict) -> bool:
         state = row["submit_state"]
-        return state in (None, "unknown") or (state == "uploading" and not _alive(row["submit_owner"]))
+        return state in (None, "unknown", "searching") or (
+            state == "uploading" and not _alive(row["submit_owner"]))
 
     async def _fetch(self, adapter: ImputationService, row: dict, summary: RemoteJob | None):
         """The job as the service reports it now (network only), or the error that prevented it."""
@@ -302,7 +307,7 @@ class Monitor:
         job_id, state = row["job_id"], row["submit_state"]
         if state == "uploading" and _alive(row["submit_owner"]):
             return  # its uploader is still at work
-        if state == "waiting_for_slot" and row["submit_after"] and row["submit_after"] > utcnow():
+        if state in ("waiting_for_slot", "searching") and row["submit_after"] and row["submit_after"] > utcnow():
             return
         if state == "refused":
             return
@@ -315,6 +320,13 @@ class Monitor:
             return
         if self._needs_search(row) and not searched:
             return  # cannot tell whether the service has it: never risk a second submission
+        if self._needs_search(row):
+            if state != "searching":  # first miss: the service may still be creating it, look again later
+                self.store.set_tracking(job_id, submit_state="searching",
+                                        submit_after=utcnow() + timedelta(seconds=self.resend_grace))
+                return
+            if row["submit_after"] and row["submit_after"] > utcnow():
+                return
         try:
             job = await self.hub.send(job_id)
         except ServiceError as exc:
