@@ -101,6 +101,7 @@ def _bars_by_bin(frame: pd.DataFrame, title: str, ylabel: str) -> hv.Bars:
         title=title,
         ylabel=ylabel,
         xlabel="MAF bin",
+        xrotation=30,  # bin labels such as "[0.001, 0.005)" overlap when the plot is narrow
         ylim=(0, 1.05),
         tools=["hover"],
         width=WIDTH,

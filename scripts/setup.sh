@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set fedimpute up on this machine, idempotently:
 #   - system tools from Debian/Ubuntu packages when run as root (elsewhere: see environment.yml);
-#   - a virtual environment in .venv with fedimpute and its ui, test and engine extras.
+#   - a virtual environment in .venv with fedimpute and its ui, report, jupyter, test and engine extras.
 # Usage: scripts/setup.sh            (FEDIMPUTE_PYTHON=python3.12 to choose the interpreter)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +40,7 @@ if [ ! -x .venv/bin/python ]; then
   fi
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' >&2 || true
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[ui,report,test,engine]' 2>&1 \
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[ui,report,jupyter,test,engine]' 2>&1 \
   | grep -v '^WARNING: Location' >&2 || true
 .venv/bin/python -c 'import fedimpute' || { echo "setup: installing fedimpute failed" >&2; exit 1; }
 # The WES server (sapporo + cwltool, pinned) lives in its own venv: it pins its own FastAPI and pydantic.

@@ -1,0 +1,170 @@
+"""HubApp: the whole dashboard, inline in a notebook or as a served page with navigation.
+
+``create_app()`` builds one per session (the served script runs once per page load) around
+the process-wide :class:`~fedimpute.ui.runtime.Runtime`; views are created when first shown,
+so the jobs page, the landing view, loads without the plotting stack.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import panel as pn
+import param
+
+from fedimpute.ui.components import (
+    JobDetail,
+    JobsTable,
+    PanelBrowser,
+    ServiceCatalogue,
+    StatisticsView,
+    SubmitForm,
+)
+from fedimpute.ui.runtime import auth_enabled, get_runtime
+from fedimpute.ui.settings import DashboardSettings
+from fedimpute.ui.state import HubState, JobDetailState, JobListState, SubmissionState
+from fedimpute.ui.text import safe_html
+
+__all__ = ["VIEWS", "HubApp", "create_app"]
+
+VIEWS = ("Jobs", "Submit", "Services", "Panels", "Statistics")
+CATALOGUE_EVERY = 15  # ticks between re-reads of the catalogue (health written by the monitor)
+PAGE_CSS = """
+:host {background: #0072b5; color: white; padding: 10px 20px;}
+.fi-title {font-size: 1.6em; font-weight: 600; letter-spacing: 0.02em;}
+"""
+
+
+def _in_server_session() -> bool:
+    """True inside a served page's session (``pn.state.served`` only works in the app script itself)."""
+    return bool(pn.state.curdoc and pn.state.curdoc.session_context)
+
+
+class HubApp(pn.viewable.Viewer):
+    """Jobs (table and detail), submission, services, panels and statistics of one user."""
+
+    state = param.ClassSelector(class_=HubState)
+    view = param.Selector(default="Jobs", objects=list(VIEWS), doc="The view the served page shows.")
+    refresh_ms = param.Integer(default=2000, bounds=(0, None), doc="Store re-read period; 0 = never.")
+    logout_url = param.String(default=None, allow_None=True, doc="Shown as 'sign out' when auth is on.")
+
+    def __init__(self, **params) -> None:
+        if params.get("state") is None:
+            params["state"] = HubState.from_home()
+        super().__init__(**params)
+        self.jobs = JobListState(hub_state=self.state)
+        self.detail = JobDetailState(hub_state=self.state)
+        self.submission = SubmissionState(hub_state=self.state)
+        self.submission.param.watch(self._on_submitted, "submitted")
+        self._views: dict[str, pn.viewable.Viewable] = {}
+        self._main = pn.Column(self._view_of(self.view), sizing_mode="stretch_width")
+        self._ticks = 0
+        self._callback = None
+
+    def _build(self, name: str):
+        if name == "Jobs":
+            slot = pn.Column(sizing_mode="stretch_width")
+            self._fill_detail(slot)
+            self.state.param.watch(lambda _: self._fill_detail(slot), "selected_job_id")
+            return pn.Column(JobsTable(jobs=self.jobs), slot, sizing_mode="stretch_width")
+        if name == "Submit":
+            return SubmitForm(submission=self.submission)
+        if name == "Services":
+            return ServiceCatalogue(state=self.state)
+        if name == "Panels":
+            return PanelBrowser(state=self.state)
+        return StatisticsView(state=self.state)
+
+    def _fill_detail(self, slot: pn.Column) -> None:
+        """The detail view is built when the first job is selected: the jobs page loads without it."""
+        if self.state.selected_job_id and not slot.objects:
+            slot.objects = [JobDetail(detail=self.detail)]
+
+    def _view_of(self, name: str):
+        if name not in self._views:
+            self._views[name] = self._build(name)
+        return self._views[name]
+
+    @param.depends("view", watch=True)
+    def _show_view(self) -> None:
+        self._main.objects = [self._view_of(self.view)]
+
+    def _on_submitted(self, _event) -> None:
+        self.jobs.refresh()
+        self.view = "Jobs"
+
+    def tick(self) -> None:
+        """One periodic re-read: the page of jobs and the shown job when the store was written (and
+        unconditionally now and then), the catalogue now and then."""
+        self._ticks += 1
+        every = self._ticks % CATALOGUE_EVERY == 0
+        self.jobs.refresh(if_changed=not every)
+        self.detail.refresh(if_changed=not every)
+        if every:
+            self.state.refresh_catalogue()
+
+    def start_refresh(self) -> None:
+        """Re-read the store every ``refresh_ms`` (server sessions and live notebooks)."""
+        if self.refresh_ms and self._callback is None:
+            self._callback = pn.state.add_periodic_callback(self.tick, period=self.refresh_ms)
+
+    def stop_refresh(self) -> None:
+        if self._callback is not None:
+            self._callback.stop()
+            self._callback = None
+
+    def _who(self) -> str:
+        role = " (admin: sees every user's jobs)" if self.state.admin else ""
+        out = safe_html("signed in as <b>{user}</b>{role}", user=self.state.user, role=role)
+        if self.logout_url:
+            out += safe_html(' · <a href="{url}">sign out</a>', url=self.logout_url)
+        return out
+
+    def page(self) -> pn.Column:
+        """The served page: a header, navigation in a sidebar, one view at a time in the main area.
+
+        Plain layouts rather than a Panel template: FastListTemplate made the first jobs visible
+        about 0.7 s later (its resources and models), and the page has to open fast on a big store.
+        """
+        nav = pn.widgets.RadioButtonGroup.from_param(self.param.view, label="", orientation="vertical",
+                                                     color="primary", sizing_mode="stretch_width", description=None)
+        header = pn.pane.HTML('<span class="fi-title">fedimpute</span>', stylesheets=[PAGE_CSS],
+                              sizing_mode="stretch_width", margin=0)
+        sidebar = pn.Column(pn.pane.HTML(self._who()), nav, width=230, margin=(10, 10),
+                            styles={"border-right": "1px solid #e0e0e0"})
+        return pn.Column(header, pn.Row(sidebar, self._main, sizing_mode="stretch_width"),
+                         sizing_mode="stretch_width", margin=0)
+
+    def servable(self, title: str | None = None, location: bool = True, area: str = "main", target=None):
+        """The page when served, the app itself in a notebook."""
+        if _in_server_session():
+            return self.page().servable(title=title or "fedimpute", location=location)
+        return super().servable(title=title, location=location, area=area, target=target)
+
+    def __panel__(self):
+        tabs = pn.Tabs(*((name, pn.panel(self._view_of(name))) for name in VIEWS), dynamic=True,
+                       sizing_mode="stretch_width")
+        tabs.param.watch(lambda e: setattr(self, "view", VIEWS[e.new]), "active")
+        return pn.Column(pn.pane.HTML(self._who()), tabs, sizing_mode="stretch_width")
+
+
+def create_app(home: str | Path | None = None, *, user: str | None = None, admin: bool | None = None,
+               settings: DashboardSettings | None = None, logout_url: str | None = None) -> HubApp:
+    """One session's app for ``user`` (default: the signed-in user, else the CLI's owner).
+
+    In a server session it also starts the store re-read and, once per process, the monitor.
+    """
+    settings = settings or DashboardSettings.from_env()
+    served = _in_server_session()
+    runtime = get_runtime(home, monitor_period=settings.monitor_period, start=served)
+    user = user or pn.state.user or None
+    if served and user is None and auth_enabled():  # never fall back to the server's own user
+        raise PermissionError("this dashboard needs a signed-in user")
+    if served and pn.state.user and logout_url is None:
+        logout_url = "/logout"
+    state = HubState.from_home(runtime.home, user=user, hub=runtime.hub, catalogue=runtime.catalogue,
+                               admin=admin if admin is not None else bool(user and user in settings.admins))
+    app = HubApp(state=state, refresh_ms=settings.refresh_ms, logout_url=logout_url)
+    if served:
+        pn.state.onload(app.start_refresh)
+    return app

@@ -1,0 +1,31 @@
+"""The catalogue (services, their latest health, cached panels), read once for many sessions.
+
+Every page load needs it, and each store read costs a DuckDB open (30–80 ms here); the
+catalogue describes services, not users, so one copy per process serves every session for a
+few seconds.  Reads after a health check or a panel discovery bypass the copy (``fresh``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fedimpute.store import Store
+
+__all__ = ["CatalogueCache"]
+
+
+class CatalogueCache:
+    """``read()`` gives ``{services, health, panels}``, at most ``max_age`` seconds old."""
+
+    def __init__(self, store: Store, *, max_age: float = 5.0) -> None:
+        self.store, self.max_age = store, max_age
+        self._value: dict[str, Any] | None = None
+        self._read_at = 0.0
+
+    def read(self, *, fresh: bool = False) -> dict[str, Any]:
+        if fresh or self._value is None or time.monotonic() - self._read_at > self.max_age:
+            self._value = {"services": self.store.list_services(), "health": self.store.latest_health(),
+                           "panels": self.store.list_panels()}
+            self._read_at = time.monotonic()
+        return self._value

@@ -1,0 +1,113 @@
+"""JobDetail: one job's summary, steps and messages, event timeline, results and quality.
+
+Every text from the service (name, messages, event details, errors) reaches the browser
+through escaping formatters or :func:`~fedimpute.ui.text.safe_html`.  Cancel and download
+are offered to the job's owner only (the state decides).  Plots are built lazily, when
+their tab is opened, so HoloViews never slows the jobs page down.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import panel as pn
+import param
+
+from fedimpute.ui.components._notes import NOTE_CSS, note
+from fedimpute.ui.components.quality_view import QualityView
+from fedimpute.ui.state import HubState, JobDetailState
+from fedimpute.ui.tables import make_table, update_table
+from fedimpute.ui.text import safe_html
+
+__all__ = ["JobDetail", "summary_rows"]
+
+SUMMARY_FIELDS = ("job_id", "name", "status", "owner", "service", "panel", "build", "population", "remote_id",
+                  "remote_state", "queue_position", "created_at", "submitted_at", "started_at", "finished_at",
+                  "error")
+
+
+def summary_rows(detail: JobDetailState) -> pd.DataFrame:
+    """Field/value rows of the job (times in UTC)."""
+    job = detail.job
+    rows = []
+    for field in SUMMARY_FIELDS if job else ():
+        value = getattr(job, field)
+        if hasattr(value, "strftime"):
+            value = f"{value:%Y-%m-%d %H:%M:%S}"
+        rows.append([field, "" if value is None else str(getattr(value, "value", value))])
+    return pd.DataFrame(rows, columns=["field", "value"])
+
+
+class JobDetail(pn.viewable.Viewer):
+    """The selected job; empty until one is selected."""
+
+    detail = param.ClassSelector(class_=JobDetailState)
+
+    def __init__(self, **params) -> None:
+        if params.get("detail") is None:
+            params["detail"] = JobDetailState(hub_state=HubState.from_home())
+        super().__init__(**params)
+        d = self.detail
+        self._summary = make_table(summary_rows(d), multiline=("value",), layout="fit_columns",
+                                   widths={"field": 120}, height=500, sizing_mode="fixed", width=400)
+        self._steps = make_table(d.steps, multiline=("text",), layout="fit_columns", height=320,
+                                 widths={"step": 160, "level": 80, "time": 150})
+        self._events = make_table(d.events, multiline=("detail",), layout="fit_columns", height=220,
+                                  widths={"time": 150, "old_status": 100, "status": 100})
+        self._results = make_table(d.results, height=220)
+        self._buttons = {name: pn.widgets.Button(label=label, color=color) for name, label, color in (
+            ("refresh", "Refresh", "default"), ("cancel", "Cancel job", "danger"),
+            ("download", "Download results", "primary"))}
+        self._buttons["refresh"].on_click(lambda _: self.detail.refresh())
+        self._buttons["cancel"].on_click(self._on_cancel)
+        self._buttons["download"].on_click(self._on_download)
+        d.param.watch(self._show, ["job", "steps", "events", "results", "can_cancel", "can_download", "busy"])
+        self._show()
+
+    def _show(self, *_events) -> None:
+        d = self.detail
+        with pn.io.hold():  # one message to the browser; unchanged tables send nothing
+            update_table(self._summary, summary_rows(d))
+            update_table(self._steps, d.steps)
+            update_table(self._events, d.events)
+            update_table(self._results, d.results)
+            self._buttons["cancel"].disabled = d.busy or not d.can_cancel
+            self._buttons["download"].disabled = d.busy or not d.can_download
+
+    async def _on_cancel(self, _event) -> None:
+        await self.detail.cancel()
+
+    async def _on_download(self, _event) -> None:
+        await self.detail.download()
+
+    @param.depends("detail.job")
+    def _header(self):
+        job = self.detail.job
+        if job is None:
+            return pn.pane.HTML("<i>select a job in the table to see its steps, events and results</i>")
+        return pn.pane.HTML(safe_html('<h3 style="margin:4px 0">Job {job_id} <span class="fi-status fi-{status}">'
+                                      '{status}</span></h3><div>{name}</div>', job_id=job.job_id,
+                                      status=job.status.value, name=job.name or ""),
+                            stylesheets=[NOTE_CSS + ".fi-status{font-size:0.8em;padding:2px 8px;border-radius:8px;"
+                                         "background:#e3e8ee}"])
+
+    @param.depends("detail.events")
+    def _timeline(self):
+        if self.detail.events.empty:
+            return pn.pane.HTML("<i>no events yet</i>")
+        from fedimpute.ui.plots import timeline_plot
+
+        return pn.pane.HoloViews(timeline_plot(self.detail.events), sizing_mode="stretch_width", height=240)
+
+    def __panel__(self):
+        d = self.detail
+        tabs = pn.Tabs(
+            ("Steps", self._steps),
+            ("Timeline", pn.Column(pn.param.ParamMethod(self._timeline, lazy=True), self._events,
+                                   sizing_mode="stretch_width")),
+            ("Results", self._results),
+            ("Quality", QualityView(quality=d.param.quality, note=d.param.quality_note)),
+            dynamic=True, sizing_mode="stretch_width",
+        )
+        body = pn.Column(pn.Row(*self._buttons.values()), note(d.param.message), pn.Row(self._summary, tabs),
+                         sizing_mode="stretch_width", visible=d.param.job.rx.is_not(None))
+        return pn.Column(self._header, body, sizing_mode="stretch_width")

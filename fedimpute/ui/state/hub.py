@@ -1,0 +1,154 @@
+"""HubState: what one dashboard session knows about the hub, and who is looking.
+
+It holds the domain models (services, health records, panels) as they come from the store
+and the :class:`~fedimpute.hub.Hub`; views only render it and forward intent.  It is also
+the one place that decides which jobs a session may see (``job_filter``) and act on
+(``may_act_on``): the signed-in user's own jobs, or every job for an admin's eyes only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import param
+
+from fedimpute.exceptions import FedImputeError, JobNotFoundError
+from fedimpute.hub import Hub
+from fedimpute.models import HealthRecord, HealthStatus, Job, ReferencePanel, ServiceConfig
+from fedimpute.store import Store
+from fedimpute.ui.catalogue_cache import CatalogueCache
+from fedimpute.ui.queries import JobFilter
+
+__all__ = ["HubState"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds a dashboard read waits for the store's lock before it reports "busy".
+READ_LOCK_TIMEOUT = 10.0
+CHECK_TIMEOUT = 20.0
+
+
+class HubState(param.Parameterized):
+    """The session's state; build it with :meth:`from_home` (notebooks) or let ``create_app`` do it."""
+
+    hub = param.ClassSelector(class_=Hub, constant=True, doc="Submits, refreshes and cancels jobs.")
+    store = param.ClassSelector(class_=Store, constant=True, doc="Reads for the views (short lock wait).")
+    catalogue = param.ClassSelector(class_=CatalogueCache, constant=True, doc="Services, health, panels.")
+    user = param.String(default="", constant=True, doc="The signed-in user: owner of jobs submitted here.")
+    admin = param.Boolean(default=False, constant=True, doc="Sees every user's jobs (acts on own only).")
+    services = param.List(default=[], item_type=ServiceConfig, doc="The service catalogue.")
+    health = param.Dict(default={}, doc="Service name -> latest HealthRecord.")
+    tokens = param.Dict(default={}, doc="Service name -> token status text (never the token).")
+    panels = param.List(default=[], item_type=ReferencePanel, doc="Panels discovered so far (cached).")
+    selected_job_id = param.String(default=None, allow_None=True, doc="The job the detail view shows.")
+    message = param.String(default="", doc="The last notice for the user (plain text).")
+    busy = param.Boolean(default=False, doc="A service request is under way.")
+
+    @classmethod
+    def from_home(cls, home: str | Path | None = None, *, user: str | None = None, admin: bool = False,
+                  hub: Hub | None = None, catalogue: CatalogueCache | None = None) -> HubState:
+        """State for ``home`` (default ``FEDIMPUTE_HOME``) as seen by ``user`` (default: the CLI's owner).
+
+        ``hub`` and ``catalogue`` are shared by the sessions of a server (see ``fedimpute.ui.runtime``).
+        """
+        from fedimpute.cli._common import default_owner
+
+        hub = hub or Hub(Store(home))
+        store = Store(hub.store.home, lock_timeout=READ_LOCK_TIMEOUT)
+        state = cls(hub=hub, store=store, user=user or default_owner(), admin=admin,
+                    catalogue=catalogue or CatalogueCache(store))
+        state.refresh_catalogue()
+        return state
+
+    # -- who may see what --------------------------------------------------------------------
+
+    def job_filter(self, **criteria) -> JobFilter:
+        """A filter scoped to this user's jobs (all jobs for an admin)."""
+        return JobFilter(owner=None if self.admin else self.user, **criteria)
+
+    def may_see(self, job: Job) -> bool:
+        return self.admin or job.owner == self.user
+
+    def may_act_on(self, job: Job) -> bool:
+        """Cancel, download: only the owner (admins see other users' jobs, they do not act on them)."""
+        return job.owner == self.user
+
+    def get_job(self, job_id: str) -> Job:
+        """The job, if this user may see it; another user's job is reported as unknown."""
+        job = self.store.get_job(job_id)
+        if not self.may_see(job):
+            raise JobNotFoundError(f"unknown job {job_id!r}")
+        return job
+
+    # -- the catalogue -----------------------------------------------------------------------
+
+    def refresh_catalogue(self, *, fresh: bool = False) -> None:
+        """Services, their latest health, token status and cached panels (``fresh``: from the store now)."""
+        data = self.catalogue.read(fresh=fresh)
+        tokens = {s.name: self._token_status(s) for s in data["services"]}
+        changes = {k: v for k, v in {**data, "tokens": tokens}.items() if v != getattr(self, k)}
+        if changes:
+            self.param.update(**changes)
+
+    def _token_status(self, service: ServiceConfig) -> str:
+        from fedimpute.services import adapter_class
+
+        try:
+            needs = adapter_class(service.protocol.value).needs_token
+        except FedImputeError:
+            needs = False
+        if self.hub.credentials.token(service.name) is not None:
+            return "stored"
+        return f"missing: run `fedimpute login {service.name}`" if needs else "not needed"
+
+    def health_of(self, name: str) -> HealthRecord:
+        return self.health.get(name) or HealthRecord(service=name, status=HealthStatus.UNKNOWN, checked_at=None,
+                                                     detail="never checked")
+
+    async def check_services(self, names: list[str] | None = None) -> None:
+        """Check health and token of ``names`` (default: every enabled service) concurrently."""
+        names = names or [s.name for s in self.services if s.enabled]
+        self.busy = True
+        try:
+            outcomes = await asyncio.gather(*(self._check_one(n) for n in names))
+        finally:
+            self.busy = False
+        self.refresh_catalogue(fresh=True)
+        tokens = dict(self.tokens)
+        tokens.update({name: text for name, text in outcomes if text})
+        self.param.update(tokens=tokens, message=f"checked {len(names)} service(s)")
+
+    async def _check_one(self, name: str) -> tuple[str, str | None]:
+        try:
+            _, token = await asyncio.wait_for(self.hub.check_service(name), CHECK_TIMEOUT)
+        except (TimeoutError, FedImputeError) as exc:
+            detail = f"no answer within {CHECK_TIMEOUT:.0f} s" if isinstance(exc, TimeoutError) else str(exc)
+            self.hub.store.record_health(HealthRecord(service=name, status=HealthStatus.DOWN, detail=detail))
+            return name, None
+        if token is None:
+            return name, None
+        text = "valid" if token.valid else f"refused: {token.message}"
+        if token.valid and token.expires_at:
+            text += f" until {token.expires_at:%Y-%m-%d}"
+        return name, text
+
+    async def discover_panels(self, names: list[str] | None = None) -> list[str]:
+        """Re-read the panels of ``names`` (default: every enabled service); returns the errors."""
+        names = names or [s.name for s in self.services if s.enabled]
+        self.busy = True
+        errors = []
+        try:
+            results = await asyncio.gather(*(asyncio.wait_for(self.hub.panels(n, refresh=True), CHECK_TIMEOUT)
+                                             for n in names), return_exceptions=True)
+        finally:
+            self.busy = False
+        for name, result in zip(names, results, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, (TimeoutError, FedImputeError)):
+                    log.warning("panel discovery of %s failed", name, exc_info=result)
+                errors.append(f"{name}: {result or type(result).__name__}")
+        self.refresh_catalogue(fresh=True)
+        self.message = "; ".join(errors) if errors else f"panels of {len(names)} service(s) read"
+        return errors

@@ -1,0 +1,94 @@
+"""Serving a dashboard for tests and benchmarks: free ports, ``panel serve`` subprocesses, sign-in.
+
+Each served dashboard is a real ``panel serve`` subprocess in its own session, killed as a
+process group: its workers would outlive a plain kill and keep the port and the DuckDB lock.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ROOT
+
+__all__ = ["CHROMIUM_ARGS", "SCREENSHOTS", "Served", "dashboard_env", "free_port", "login", "screenshot",
+           "stop_process_group", "wait_until_up"]
+
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+def screenshot(page, name: str) -> Path:
+    """A full-page PNG under test-output/screenshots/ (gitignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Served:
+    url: str
+    home: Path
+    log: Path
+    proc: subprocess.Popen
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def wait_until_up(proc: subprocess.Popen, base: str, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"panel serve exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            if httpx.get(f"{base}/liveness", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"panel serve did not answer within {timeout} s:\n{log.read_text(errors='replace')}")
+
+
+def stop_process_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(15)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+def dashboard_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDIMPUTE_")}
+    env.update({"FEDIMPUTE_HOME": str(home), "FEDIMPUTE_SECRETS": "file", "FEDIMPUTE_USER": "tester",
+                "FEDIMPUTE_REFRESH_MS": "500", "FEDIMPUTE_MONITOR_PERIOD": "0", **extra})
+    return env
+
+
+def login(page, base: str, user: str, password: str) -> None:
+    """Sign in through Panel's basic-auth page, then open the dashboard."""
+    page.goto(f"{base}/dashboard")
+    page.locator("input[name=username]").fill(user)
+    page.locator("input[name=password]").fill(password)
+    page.locator("input[name=password]").press("Enter")
+    page.wait_for_url(lambda url: "/login" not in url)
+    if "/dashboard" not in page.url:  # Panel may land on the index after a failed attempt
+        page.goto(f"{base}/dashboard")
