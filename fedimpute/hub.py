@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
 
 from fedimpute._http import build_client
 from fedimpute.credentials import Credentials

@@ -29,4 +29,7 @@ def test_bare_install__imports_and_runs_without_ui_extra(tmp_path):
                           capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert {r["name"] for r in json.loads(proc.stdout)} == {"michigan", "topmed", "h3africa"}
+    proc = subprocess.run([env_dir / "bin" / "fedimpute", "serve", "--port", "5999"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 1 and "pip install 'fedimpute[ui]'" in proc.stderr
     assert sys.executable != str(py)

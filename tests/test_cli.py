@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from fedimpute.cli import main
 from fedimpute.models import Job, JobStatus, MessageLevel, ResultFile, StepMessage
@@ -112,13 +111,9 @@ def test_jobs_show__unknown_exits_3(capsys):
     assert code == 3 and out == "" and "unknown job 'fi-nope'" in err
 
 
-@pytest.mark.parametrize("args, what", [
-    (["serve", "--port", "5007"], "dashboard"),
-])
-def test_later_commands__say_not_available_and_exit_1(capsys, args, what):
-    code, out, err = run(capsys, *args)
-    assert code == 1 and out == ""
-    assert err.startswith("error: not available yet: ") and what in err
+def test_serve__missing_users_file_exits_2_and_names_the_fix(capsys, tmp_path):
+    code, out, err = run(capsys, "serve", "--basic-auth", str(tmp_path / "users.json"))
+    assert code == 2 and out == "" and "does not exist" in err and "mode 600" in err
 
 
 def test_usage__unknown_flag_exits_2_one_line(capsys):

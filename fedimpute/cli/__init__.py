@@ -13,12 +13,12 @@ from typing import Annotated
 
 import typer
 
-from fedimpute.cli import later
 from fedimpute.cli.check import check
 from fedimpute.cli.engine import demo, engine_app
 from fedimpute.cli.jobs import jobs_app
 from fedimpute.cli.remote import panels, results_download, submit
 from fedimpute.cli.report import quality, report
+from fedimpute.cli.serve import serve
 from fedimpute.cli.services import login, services_app
 from fedimpute.exceptions import FedImputeError
 from fedimpute.redaction import redact
@@ -41,11 +41,11 @@ app.command("quality")(quality)
 app.command("check")(check)
 app.command("report")(report)
 app.command("demo")(demo)
+app.command("serve")(serve)
 results_app = typer.Typer(help="Result files of jobs.", no_args_is_help=True)
 results_app.command("download")(results_download)
 app.add_typer(results_app, name="results")
 app.add_typer(engine_app, name="engine")
-later.register(app)
 
 _debug = False
 

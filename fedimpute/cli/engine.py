@@ -78,11 +78,24 @@ def add_panel(
 
 
 def demo(port: Annotated[int, typer.Option("--port", help="Dashboard port.")] = 5006) -> None:
-    """Prepare demo data, start the local engine, impute the demo cohort and show its quality."""
+    """Prepare demo data, start the local engine, impute the demo cohort, then serve the dashboard."""
+    from fedimpute.cli.report import quality
+    from fedimpute.cli.serve import load_ui
+
+    ui = load_ui()  # before minutes of work: say now if the ui extra is missing
+    job = _demo_job()
+    err.print(f"demo job {job.job_id} is {job.status.value}; quality of its imputation:")
+    quality(job.job_id, as_json=False)
+    err.print(f"dashboard at http://127.0.0.1:{port}/dashboard (Ctrl-C stops it; the local engine keeps "
+              "running until `fedimpute engine stop`)")
+    ui.serve_dashboard(port, "127.0.0.1")
+
+
+def _demo_job():
+    """The demo's completed job: the one from an earlier run, else a new one, imputed and downloaded."""
     import asyncio
 
     from fedimpute.cli._common import default_owner
-    from fedimpute.cli.remote import quality
     from fedimpute.engine.demo import prepare_demo
     from fedimpute.hub import Hub
     from fedimpute.models import JobStatus
@@ -92,20 +105,18 @@ def demo(port: Annotated[int, typer.Option("--port", help="Dashboard port.")] = 
     demo_info = prepare_demo()
     err.print(f"local engine up at {demo_info['engine']['url']}; demo panel {demo_info['panel']}")
     hub = Hub()
-    done = [j for j in hub.store.list_jobs(service="local", status=JobStatus.COMPLETED) if j.name == "demo"]
-    if not done:
-        async def run():
-            job = await hub.submit([demo_info["target"]], "local",
-                                   SubmitOptions(panel=demo_info["panel"], build="hg38", name="demo"),
-                                   owner=default_owner())
-            err.print(f"submitted demo job {job.job_id}; imputing 200 samples over 5 Mb ...")
-            job = await hub.wait(job.job_id)
-            await hub.download_results(job.job_id)
-            return job
-        job = asyncio.run(run())
-    else:
-        job = done[0]
-    err.print(f"demo job {job.job_id} is {job.status.value}; quality of its imputation:")
-    quality(job.job_id, as_json=False)
-    err.print("note: the dashboard (port %d) is not available yet; the local engine keeps running "
-              "(stop it with `fedimpute engine stop`)" % port)
+    owner = default_owner()
+    done = [j for j in hub.store.list_jobs(service="local", status=JobStatus.COMPLETED, owner=owner)
+            if j.name == "demo"]
+    if done:
+        return done[0]
+
+    async def run():
+        job = await hub.submit([demo_info["target"]], "local",
+                               SubmitOptions(panel=demo_info["panel"], build="hg38", name="demo"), owner=owner)
+        err.print(f"submitted demo job {job.job_id}; imputing 200 samples over 5 Mb ...")
+        job = await hub.wait(job.job_id)
+        await hub.download_results(job.job_id)
+        return job
+
+    return asyncio.run(run())

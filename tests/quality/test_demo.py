@@ -170,3 +170,45 @@ def _render_offline(page_file: Path, screenshot: Path) -> None:
             browser.close()
     assert not [u for u in remote if re.search(r"\.m?js(\?|#|$)", u)], remote
     assert not errors, errors
+
+
+def test_demo_command__prints_quality_then_serves_the_dashboard_with_the_job(demo, tmp_path):
+    """`fedimpute demo` (demo job already completed here) prints its quality, then serves the dashboard
+    where the job is listed; Ctrl-C ends it cleanly."""
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.ui.serving import dashboard_env, free_port, stop_process_group, wait_until_up
+
+    port, log = free_port(), tmp_path / "demo.log"
+    env = dashboard_env(demo["home"], FEDIMPUTE_USER="tester")
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "fedimpute", "demo", "--port", str(port)], env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(proc, base, log, timeout=300)
+        assert httpx.get(f"{base}/dashboard", timeout=30).status_code == 200
+        _job_listed_in_browser(f"{base}/dashboard", demo["job_id"])
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+    finally:
+        stop_process_group(proc)
+    text = log.read_text(errors="replace")
+    assert f"demo job {demo['job_id']} is completed" in text and "[0.05, 0.5]" in text
+    assert f"dashboard at http://127.0.0.1:{port}/dashboard" in text and "Traceback" not in text
+
+
+def _job_listed_in_browser(url: str, job_id: str) -> None:
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            page.get_by_text(job_id).first.wait_for(state="visible", timeout=60_000)
+        finally:
+            browser.close()

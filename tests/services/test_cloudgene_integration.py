@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import zipfile
 
 import pytest
-from pydantic import SecretStr
 
 from fedimpute.catalogue import make_service
 from fedimpute.credentials import Credentials
