@@ -8,6 +8,8 @@ leak credentials, so after export:
 * the template drops nbconvert's remote ``<script src>`` tags (require.js, MathJax,
   mermaid); Bokeh and Panel JS are inlined by the notebook (``hv.extension(..., inline=True)``);
   any http(s) ``.js`` URL still left in the page is cut, so nothing can be fetched;
+* Panel's stylesheets, named by CDN URL, become ``data:`` URLs of the installed files
+  (:mod:`fedimpute.offline_css`);
 * every secret fedimpute knows (service tokens from the environment or the secret store,
   result passwords of the store's jobs) is replaced by ``***``.
 
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from fedimpute.exceptions import FedImputeError, UsageError
+from fedimpute.offline_css import inline_panel_css
 from fedimpute.quality.bins import bin_label
 from fedimpute.redaction import MASK
 
@@ -217,6 +220,7 @@ def render_report(
         report_notebook_path(), {"job_ids": list(job_ids)}, timeout=timeout, env={"FEDIMPUTE_HOME": str(home)}
     )
     html, _ = offline_html(export_html(nb, title=_title(job_ids), show_code=show_code))
+    html, _ = inline_panel_css(html)
     html = redact_secrets(html, known_secrets(home))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")

@@ -106,6 +106,14 @@ def test_notebooks__quickstart_runs_headless(demo, tmp_path):
     assert len(new) == 1 and new[0].status.value == "completed" and new[0].name == "quickstart"
 
 
+def test_notebooks__monitor_runs_headless_on_the_demo(demo, tmp_path):
+    """02-monitor shows the demo job in the inline dashboard and the quality of the newest completed job."""
+    _, outputs = _execute(NOTEBOOKS / "02-monitor.ipynb", tmp_path, timeout=300)
+    text = "".join(o.get("text", "") for o in outputs) + "".join(str(o.get("data", {})) for o in outputs)
+    assert demo["job_id"] in text and "job(s) for tester" in text and "no completed job yet" not in text
+    assert "application/vnd.holoviews_exec.v0+json" in _mimes(outputs)
+
+
 def test_notebooks__report_runs_with_parameters(demo, tmp_path):
     """03-report runs headless for the jobs named in its parameters cell."""
     from fedimpute.report import execute_notebook
@@ -169,6 +177,7 @@ def _render_offline(page_file: Path, screenshot: Path) -> None:
         finally:
             browser.close()
     assert not [u for u in remote if re.search(r"\.m?js(\?|#|$)", u)], remote
+    assert not [u for u in remote if "cdn.holoviz.org" in u], remote  # Panel's CSS is inlined too
     assert not errors, errors
 
 

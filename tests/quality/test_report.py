@@ -47,6 +47,29 @@ def test_offline_html__remote_scripts_and_js_urls_are_cut():
     assert '<script src="local.js"></script>' in clean and "x.css" in clean and 't.src="",go()' in clean
 
 
+def test_inline_panel_css__cdn_stylesheets_become_data_urls_with_their_assets(tmp_path):
+    import base64
+
+    from fedimpute.offline_css import inline_panel_css
+
+    dist = tmp_path / "dist"
+    (dist / "css").mkdir(parents=True)
+    (dist / "assets").mkdir()
+    (dist / "assets" / "spin.svg").write_text("<svg/>")
+    (dist / "css" / "loading.css").write_text(".a{mask:url('../assets/spin.svg')} .b{background:url(data:x)}")
+    html = ('{"url":"https://cdn.holoviz.org/panel/1.9.4/dist/css/loading.css?v=1.9.4"} '
+            '{"url":"https:\\/\\/cdn.holoviz.org\\/panel\\/1.9.4\\/dist\\/css\\/loading.css"} '
+            '{"url":"https://cdn.holoviz.org/panel/1.9.4/dist/css/absent.css"} '
+            '{"url":"https://cdn.holoviz.org/panel/1.9.4/dist/../../secret.css"}')
+    out, missing = inline_panel_css(html, dist)
+    assert "loading.css" not in out and out.count("data:text/css;base64,") == 2
+    css = base64.b64decode(out.split("data:text/css;base64,")[1].split('"')[0]).decode()
+    svg = "data:image/svg+xml;base64," + base64.b64encode(b"<svg/>").decode()
+    assert f"url('{svg}')" in css and "url(data:x)" in css
+    assert [m.rsplit("/", 1)[-1] for m in missing] == ["absent.css", "secret.css"]  # outside dist: refused
+    assert "dist/../../secret.css" in out
+
+
 def test_redact_secrets__longest_first():
     assert redact_secrets("tok abcdef and abcdefgh", ["abcdef", "abcdefgh"]) == "tok *** and ***"
 
