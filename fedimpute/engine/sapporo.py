@@ -2,9 +2,10 @@
 
 sapporo's packaged ``run.sh`` wraps every engine in ``docker run``; machines here have
 no Docker engine.  :func:`write_run_sh` derives our own ``run.sh`` from the installed
-one at start-up, replacing only the cwltool launcher (and skipping RO-Crate generation,
-which would also call Docker), so sapporo's signal handling, and therefore cancel, stays
-intact.  Only the cwltool engine is advertised in ``service-info``.
+one at start-up, replacing only the cwltool launcher, the output listing (our
+:mod:`~fedimpute.engine.list_outputs`, a second faster than sapporo's CLI) and RO-Crate
+generation (skipped: it would also call Docker), so sapporo's signal handling, and therefore
+cancel, stays intact.  Only the cwltool engine is advertised in ``service-info``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ def write_run_sh(venv: Path, dest: Path) -> Path:
     text = src.read_text()
     text = _replace_function(text, "run_cwltool", _CWLTOOL_BODY)
     text = _replace_function(text, "generate_ro_crate", "    :")
+    lister = Path(__file__).with_name("list_outputs.py")
+    text = _replace_function(text, "generate_outputs_list",
+                             f'    "{venv / "bin" / "python"}" -I "{lister}" "${{run_dir}}" || {{ executor_error $?; }}')
     dest.write_text(text)
     dest.chmod(0o755)
     return dest
