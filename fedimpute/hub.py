@@ -18,9 +18,9 @@ import os
 import secrets
 import socket
 import time
-from datetime import timedelta
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
