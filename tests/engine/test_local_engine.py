@@ -29,7 +29,7 @@ def test_engine__cli_end_to_end(cli, home, tmp_path):
 
         out = tmp_path / "results"
         sub = cli("submit", str(F / "array.vcf.gz"), "--service", "local", "--panel", "sim-ci", "--build", "hg38",
-                  "--skip-check", "--wait", "--download", str(out), "--json", timeout=300)
+                  "--wait", "--download", str(out), "--json", timeout=300)
         assert sub.returncode == 0, sub.stderr
         job = json.loads(sub.stdout)
         assert job["status"] == "completed"
