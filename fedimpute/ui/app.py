@@ -126,8 +126,9 @@ class HubApp(pn.viewable.Viewer):
         Plain layouts rather than a Panel template: FastListTemplate made the first jobs visible
         about 0.7 s later (its resources and models), and the page has to open fast on a big store.
         """
-        nav = pn.widgets.RadioButtonGroup.from_param(self.param.view, label="", orientation="vertical",
-                                                     color="primary", sizing_mode="stretch_width", description=None)
+        nav = pn.widgets.RadioButtonGroup.from_param(  # outlined buttons: the view shown is the filled one
+            self.param.view, label="", orientation="vertical", color="primary", button_style="outline",
+            sizing_mode="stretch_width", description=None)
         header = pn.pane.HTML('<span class="fi-title">fedimpute</span>', stylesheets=[PAGE_CSS],
                               sizing_mode="stretch_width", margin=0)
         sidebar = pn.Column(pn.pane.HTML(self._who()), nav, width=230, margin=(10, 10),
