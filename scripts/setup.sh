@@ -39,10 +39,20 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
   fi
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' >&2 || true
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[ui,report,jupyter,test,engine]' 2>&1 \
-  | grep -v '^WARNING: Location' >&2 || true
-.venv/bin/python -c 'import fedimpute' || { echo "setup: installing fedimpute failed" >&2; exit 1; }
+# pip's output is shown without its noise; a failing pip stops the set-up (never a half-installed venv).
+pip_install() {
+  local log status=0
+  log=$(mktemp)
+  .venv/bin/python -m pip install -q --disable-pip-version-check "$@" >"$log" 2>&1 || status=$?
+  grep -v '^WARNING: Location' "$log" >&2 || true
+  rm -f "$log"
+  if [ "$status" -ne 0 ]; then echo "setup: pip install $* failed (exit $status)" >&2; exit 1; fi
+}
+pip_install --upgrade pip
+pip_install -e '.[ui,report,jupyter,test,engine]'
+# Checked from outside the clone, so the installed package is imported, not the source folder.
+(cd / && "$OLDPWD/.venv/bin/python" -c 'import fedimpute, httpx, panel') \
+  || { echo "setup: fedimpute is not installed in .venv" >&2; exit 1; }
 # The WES server (sapporo + cwltool, pinned) lives in its own venv: it pins its own FastAPI and pydantic.
 .venv/bin/python -m fedimpute.engine.wesenv >/dev/null
 echo "setup: ready (.venv/bin/fedimpute)" >&2
