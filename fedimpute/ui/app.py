@@ -127,7 +127,7 @@ class HubApp(pn.viewable.Viewer):
         about 0.7 s later (its resources and models), and the page has to open fast on a big store.
         """
         nav = pn.widgets.RadioButtonGroup.from_param(  # outlined buttons: the view shown is the filled one
-            self.param.view, label="", orientation="vertical", color="primary", button_style="outline",
+            self.param.view, label="", orientation="vertical", color="primary", variant="outline",
             sizing_mode="stretch_width", description=None)
         header = pn.pane.HTML('<span class="fi-title">fedimpute</span>', stylesheets=[PAGE_CSS],
                               sizing_mode="stretch_width", margin=0)
