@@ -5,7 +5,9 @@ so the text is produced by the fastest decoder on the machine, in this order:
 
 1. libdeflate (:mod:`.inflate`, Debian's libdeflate0 comes with bcftools/tabix), decompressing
    BGZF blocks straight into the scanner's next buffer, in helper threads while a core is idle;
-2. htslib's own reader (``libhts``), loaded with ctypes, with decompression threads;
+2. htslib's own reader (``libhts``), loaded with ctypes, single-threaded: its threaded mode
+   (``bgzf_mt``) reports a file cut mid-block as a clean end of file, and a truncated upload is
+   exactly what the check must catch;
 3. a ``bgzip -dc -@2`` subprocess pipe (measured slowest of the three here: the pipe costs more
    kernel time than the decompression it moves to another process);
 4. zlib in this process (always there).
@@ -223,7 +225,6 @@ class _Hts:
                 lib.bgzf_open.restype, lib.bgzf_open.argtypes = ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_char_p]
                 lib.bgzf_read.restype = ctypes.c_ssize_t
                 lib.bgzf_read.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
-                lib.bgzf_mt.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
                 lib.bgzf_close.argtypes = [ctypes.c_void_p]
                 lib.hts_set_log_level.argtypes = [ctypes.c_int]
                 lib.hts_set_log_level(0)  # our messages replace htslib's stderr warnings
@@ -235,17 +236,15 @@ class _Hts:
 
 
 class _HtsSource(_Source):
-    """htslib's BGZF reader in this process, with decompression threads."""
+    """htslib's BGZF reader in this process (single-threaded: see the module docstring)."""
 
     name = "hts"
 
-    def __init__(self, lib: ctypes.CDLL, path: Path, threads: int, bgzf: bool) -> None:
+    def __init__(self, lib: ctypes.CDLL, path: Path) -> None:
         self._lib = lib
         self._fp = lib.bgzf_open(os.fsencode(path), b"r")
         if not self._fp:
             raise ReadError(f"htslib cannot open {path}")
-        if bgzf and threads > 0:
-            lib.bgzf_mt(self._fp, threads, 64)
 
     def read_into(self, buf: bytearray, offset: int, size: int) -> int:
         size = min(size, 256 << 10)  # a failing read loses what it had decompressed: keep reads short
@@ -285,7 +284,7 @@ def open_source(path: Path, kind: FileKind, *, threads: int | None = None) -> _S
         return _ZlibSource(path)  # plain gzip: rejected anyway, so the clearest errors beat speed
     lib = _Hts.load() if forced in ("", "hts") else None
     if lib is not None:
-        return _HtsSource(lib, path, threads, kind.compression == "bgzf")
+        return _HtsSource(lib, path)
     if forced in ("", "bgzip") and shutil.which("bgzip"):
         return _PipeSource(path, threads)
     if forced == "gzip":

@@ -98,9 +98,11 @@ def test_check_files__same_chromosome_twice_fails(tmp_path):
     assert "Only one file per chromosome allowed" in report.files[1].check("one_file_per_chromosome").message
 
 
+@pytest.mark.parametrize("idle", [0.0, 2.0])
 @pytest.mark.parametrize("reader", ["libdeflate", "hts", "zlib"])
-def test_check_files__truncated_file_reports_what_was_read(tmp_path, monkeypatch, reader):
-    """A cut in the middle of a multi-block file: the records before the cut are still checked."""
+def test_check_files__truncated_file_reports_what_was_read(tmp_path, monkeypatch, reader, idle):
+    """A cut in the middle of a multi-block file: the records before the cut are still checked, whether
+    the machine is busy (no decompression threads) or idle (threads)."""
     import random
 
     from tests.preflight.conftest import random_vcf
@@ -109,6 +111,7 @@ def test_check_files__truncated_file_reports_what_was_read(tmp_path, monkeypatch
     cut = tmp_path / "cut.vcf.gz"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     monkeypatch.setenv("FEDIMPUTE_PREFLIGHT_READER", reader)
+    monkeypatch.setattr("fedimpute.preflight.reader.idle_cpus", lambda: idle)
     report = check_files([cut])
     integrity = report.files[0].check("integrity")
     assert integrity.failed and "truncated" in integrity.message
