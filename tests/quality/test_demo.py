@@ -142,7 +142,7 @@ def test_report__demo_html_offline_secret_free_and_plots_render_in_chromium(demo
 def _render_offline(page_file: Path, screenshot: Path) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
     if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+        pytest.fail("Chromium is not installed: run scripts/setup.sh (apt-get install -y chromium)")
     remote: list[str] = []
 
     def route(r):

@@ -47,7 +47,7 @@ def browser_type_launch_args(browser_type_launch_args):
     """Launch the system chromium instead of a browser Playwright would download."""
     exe = os.environ.get("CHROMIUM") or shutil.which("chromium")
     if not exe:
-        pytest.skip("no system chromium (apt-get install chromium)")
+        pytest.fail("no system chromium: run scripts/setup.sh (apt-get install chromium) or set CHROMIUM")
     return {**browser_type_launch_args, "executable_path": exe, "args": CHROMIUM_ARGS}
 
 

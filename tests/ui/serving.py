@@ -51,18 +51,20 @@ class Served:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def wait_until_up(proc: subprocess.Popen, base: str, log: Path, timeout: float = 90) -> None:
+def wait_until_up(proc: subprocess.Popen, base: str, log: Path, timeout: float = 90, *, path: str = "/liveness",
+                  what: str = "panel serve") -> None:
+    """Return once ``base + path`` answers 200; fail with the server's log if it exits or never answers."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"panel serve exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
+            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
         try:
-            if httpx.get(f"{base}/liveness", timeout=2).status_code == 200:
+            if httpx.get(f"{base}{path}", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"panel serve did not answer within {timeout} s:\n{log.read_text(errors='replace')}")
+    raise RuntimeError(f"{what} did not answer within {timeout} s:\n{log.read_text(errors='replace')}")
 
 
 def stop_process_group(proc: subprocess.Popen) -> None:

@@ -13,12 +13,11 @@ import subprocess
 import sys
 import time
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import ROOT
-from tests.ui.serving import dashboard_env, free_port, screenshot, stop_process_group
+from tests.ui.serving import dashboard_env, free_port, screenshot, stop_process_group, wait_until_up
 
 pytestmark = pytest.mark.browser
 
@@ -41,24 +40,10 @@ def lab(tmp_path, home, owners):
                                 start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for_lab(proc, base, log)
+        wait_until_up(proc, base, log, path="/api/status", what="jupyter lab")
         yield base
     finally:
         stop_process_group(proc)
-
-
-def _wait_for_lab(proc: subprocess.Popen, base: str, log, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            if httpx.get(f"{base}/api/status", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"jupyter lab did not answer within {timeout} s:\n{log.read_text(errors='replace')}")
 
 
 def test_jupyterlab__monitor_notebook_shows_the_dashboard_inline(page: Page, lab, owners):
