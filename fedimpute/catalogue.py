@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from fedimpute.exceptions import UnknownSettingError, UsageError
 from fedimpute.models import Protocol, ServiceConfig
 
-__all__ = ["LIMIT_KEYS", "PROTOCOL_SETTINGS", "make_service", "parse_settings"]
+__all__ = ["LIMIT_KEYS", "PROTOCOL_DEFAULTS", "PROTOCOL_SETTINGS", "make_service", "parse_settings",
+           "with_protocol_defaults"]
 
 #: Settings each protocol understands (``--set KEY=VALUE``), with what they mean.
 PROTOCOL_SETTINGS: dict[Protocol, dict[str, str]] = {
@@ -48,6 +49,19 @@ PROTOCOL_SETTINGS: dict[Protocol, dict[str, str]] = {
 
 #: Keys accepted for every protocol; they set the service's limits used by the pre-flight check.
 LIMIT_KEYS = ("min_samples", "max_samples", "max_upload_mb", "max_concurrent_jobs", "builds")
+
+#: The limits a protocol's own server software applies when its operators set nothing else, filled into
+#: every limit an entry leaves unset (``--set KEY=VALUE`` overrides one; ``0`` switches it off).  This is
+#: what lets the pre-flight check refuse a cohort the server would refuse only after the upload.
+#: Cloudgene, from the cloudgene-api reference (shared/reference/cloudgene-api.md): min_samples 20 and
+#: max_samples 50,000 are the imputationserver2 pipeline defaults (section 6.2, "At least 20 samples must
+#: be uploaded.", genepi/imputationserver-utils: steps/InputValidationCommand.java); max_upload_mb 5000 is
+#: Cloudgene's ``uploadLimit`` default (section 3.1, genepi/cloudgene3: cli/StartServer.java); the builds
+#: hg19 and hg38 are the app's ``build`` list (section 3.1), the default of ServiceConfig.builds.
+#: max_concurrent_jobs is left to the server: it answers "Only N jobs per user ..." itself.
+PROTOCOL_DEFAULTS: dict[Protocol, dict[str, object]] = {
+    Protocol.CLOUDGENE: {"min_samples": 20, "max_samples": 50_000, "max_upload_mb": 5000},
+}
 
 
 def parse_settings(protocol: Protocol, pairs: Iterable[str]) -> tuple[dict[str, str], dict[str, object]]:
@@ -112,7 +126,7 @@ def make_service(
         raise UsageError("--app only applies to cloudgene services")
     parsed, limits = parse_settings(proto, settings)
     try:
-        return ServiceConfig(
+        service = ServiceConfig(
             name=name, protocol=proto, url=url, description=description, location=location,
             app=(app or "imputationserver2") if proto is Protocol.CLOUDGENE else None,
             settings=parsed, **limits,
@@ -121,3 +135,15 @@ def make_service(
         errors = getattr(exc, "errors", None)
         message = "; ".join(e["msg"].removeprefix("Value error, ") for e in errors()) if errors else str(exc)
         raise UsageError(message) from None
+    return with_protocol_defaults(service)
+
+
+def with_protocol_defaults(service: ServiceConfig) -> ServiceConfig:
+    """``service`` with every limit it leaves unset (None) taken from :data:`PROTOCOL_DEFAULTS`.
+
+    Applied when an entry is made and again when one is read from the store, so entries stored
+    before a default existed (and the built-ins, whose migration is never edited) get it too.
+    """
+    defaults = PROTOCOL_DEFAULTS.get(service.protocol, {})
+    unset = {key: value for key, value in defaults.items() if getattr(service, key) is None}
+    return service.model_copy(update=unset) if unset else service

@@ -76,3 +76,44 @@ def test_health__latest_per_service(store):
     store.record_health(HealthRecord(service="michigan", status=HealthStatus.DOWN, detail="refused"))
     store.record_health(HealthRecord(service="michigan", status=HealthStatus.UP))
     assert store.health_of("michigan").status is HealthStatus.UP
+
+
+def test_make_service__cloudgene_gets_cloudgene_limits():
+    svc = make_service("mine", "cloudgene", "https://imputation.example.org")
+    assert (svc.min_samples, svc.max_samples, svc.max_upload_mb, svc.builds) == (
+        20, 50_000, 5000, ["hg19", "hg38"])
+    assert svc.max_concurrent_jobs is None  # the server says "Only N jobs ..." itself
+
+
+def test_make_service__set_overrides_a_default_and_0_switches_it_off():
+    svc = make_service("mine", "cloudgene", "https://x.example", settings=["min_samples=5", "max_upload_mb=0",
+                                                                          "builds=hg38"])
+    assert (svc.min_samples, svc.max_samples, svc.max_upload_mb, svc.builds) == (5, 50_000, 0, ["hg38"])
+
+
+def test_make_service__other_protocols_get_no_sample_limits():
+    for protocol, url in (("wes", "http://127.0.0.1:8"), ("dnastack", "https://x"),
+                          ("local", "http://127.0.0.1:9")):
+        svc = make_service("s", protocol, url)
+        assert (svc.min_samples, svc.max_samples, svc.max_upload_mb) == (None, None, None), protocol
+
+
+def test_builtin__limits_are_the_operators_with_cloudgene_upload_default(store):
+    limits = {s.name: (s.min_samples, s.max_samples, s.max_upload_mb, s.builds) for s in store.list_services()}
+    assert limits == {"michigan": (5, 110_000, 5000, ["hg19", "hg38"]),
+                      "topmed": (20, 25_000, 5000, ["hg19", "hg38"]),
+                      "h3africa": (20, 110_000, 2048, ["hg19", "hg38"])}
+    assert store.get_service("topmed").max_upload_mb == 5000
+
+
+def test_read__an_entry_stored_without_limits_gets_the_defaults(store):
+    """An entry written before the defaults existed (limits NULL in DuckDB) is read with them."""
+    from fedimpute.models import ServiceConfig
+
+    store.add_service(ServiceConfig(name="old", protocol=Protocol.CLOUDGENE, url="https://x.example",
+                                    max_samples=30))
+    with store.read() as con:
+        assert con.execute("SELECT min_samples, max_upload_mb FROM services WHERE name = 'old'").fetchone() == (
+            None, None)
+    got = store.get_service("old")
+    assert (got.min_samples, got.max_samples, got.max_upload_mb) == (20, 30, 5000)

@@ -127,3 +127,57 @@ def test_entry_point__python_m_fedimpute(cli):
     assert len(json.loads(proc.stdout)) == 3
     proc = cli("jobs", "show", "nope")
     assert proc.returncode == 3 and "Traceback" not in proc.stderr
+
+
+def _samples_check(document: dict) -> dict:
+    (checks,) = [{c["id"]: c for c in f["checks"]} for f in document["files"]]
+    return checks["samples"]
+
+
+def test_check__user_added_cloudgene_refuses_10_samples(capsys, tmp_path):
+    from tests.vcfgen import write_vcf
+
+    code, _, err = run(capsys, "services", "add", "mine", "--protocol", "cloudgene", "--url",
+                       "https://imp.example.org")
+    assert code == 0 and "limits: 20 to 50,000 samples, 5,000 MB per job, builds hg19, hg38" in err
+    vcf = write_vcf(tmp_path / "ten.vcf.gz", samples=10)
+    code, out, _ = run(capsys, "check", str(vcf), "--service", "mine", "--json")
+    assert code == 2
+    samples = _samples_check(json.loads(out))
+    assert samples["status"] == "fail"
+    assert samples["message"].startswith("At least 20 samples must be uploaded. Your submission contains 10 samples")
+
+
+def test_check__set_min_samples_overrides_the_cloudgene_default(capsys, tmp_path):
+    from tests.vcfgen import write_vcf
+
+    assert run(capsys, "services", "add", "mine", "--protocol", "cloudgene", "--url", "https://imp.example.org",
+               "--set", "min_samples=5")[0] == 0
+    code, out, _ = run(capsys, "check", str(write_vcf(tmp_path / "ten.vcf.gz", samples=10)), "--service", "mine",
+                       "--json")
+    assert code == 0
+    samples = _samples_check(json.loads(out))
+    assert samples["status"] == "pass" and "takes 5 to 50,000 samples" in samples["message"]
+
+
+def test_services_list__builtins_show_their_limits(capsys):
+    rows = {r["name"]: r["limits"] for r in json.loads(run(capsys, "services", "list", "--json")[1])}
+    assert rows["michigan"] == {"min_samples": 5, "max_samples": 110_000, "max_upload_mb": 5000,
+                                "max_concurrent_jobs": 2, "builds": ["hg19", "hg38"]}
+    assert rows["topmed"] == {"min_samples": 20, "max_samples": 25_000, "max_upload_mb": 5000,
+                              "max_concurrent_jobs": 3, "builds": ["hg19", "hg38"]}
+    assert rows["h3africa"] == {"min_samples": 20, "max_samples": 110_000, "max_upload_mb": 2048,
+                                "max_concurrent_jobs": 2, "builds": ["hg19", "hg38"]}
+
+
+def test_submit__10_samples_refused_before_the_upload(capsys, tmp_path, cloudgene_sim, cloudgene_url):
+    from tests.vcfgen import write_vcf
+
+    assert run(capsys, "services", "add", "sim", "--protocol", "cloudgene", "--url", cloudgene_url)[0] == 0
+    vcf = write_vcf(tmp_path / "ten.vcf.gz", samples=10)
+    code, out, err = run(capsys, "submit", str(vcf), "--service", "sim", "--panel", "hapmap-2", "--json")
+    assert code == 2 and out == ""
+    assert "fail samples (ten.vcf.gz): At least 20 samples must be uploaded." in err
+    assert "nothing was uploaded" in err
+    assert cloudgene_sim.upload_bytes == 0 and not any("submit" in path for _, path in cloudgene_sim.requests)
+    assert json.loads(run(capsys, "jobs", "list", "--json")[1]) == []

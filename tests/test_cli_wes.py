@@ -70,3 +70,55 @@ def test_wes__unknown_panel_refused_before_upload(cli, wes_service, sapporo_toke
     proc = cli("submit", str(vcf), "--service", "w", "--panel", "nope", "--skip-check",
                env={"FEDIMPUTE_TOKEN_W": sapporo_tokens["alice"]})
     assert proc.returncode == 2 and "unknown panel 'nope' for w; choose one of toy-1, toy-2" in proc.stderr
+
+
+def test_services_check__wrong_bearer_token_is_invalid_with_status(cli, wes_service):
+    proc = cli("services", "check", "w", "--json", env={"FEDIMPUTE_TOKEN_W": "not-a-valid-jwt"})
+    assert proc.returncode == 0, proc.stderr
+    (row,) = json.loads(proc.stdout)
+    assert row["health"]["status"] == "up"
+    token = row["token"]
+    assert (token["present"], token["valid"], token["user"], token["expires_at"]) == (True, False, None, None)
+    assert token["message"].startswith("HTTP 401: ")
+    assert "the token for w was refused (HTTP 401" in proc.stderr and "fedimpute login w" in proc.stderr
+
+
+def test_services_check__right_token_is_valid_with_user(cli, wes_service, sapporo_tokens):
+    proc = cli("services", "check", "w", "--json", env={"FEDIMPUTE_TOKEN_W": sapporo_tokens["alice"]})
+    token = json.loads(proc.stdout)[0]["token"]
+    assert (token["present"], token["valid"], token["user"]) == (True, True, "alice")
+    assert token["expires_at"].endswith("Z")
+
+
+def test_login__wrong_token_exits_1_and_stores_nothing(cli, wes_service, home):
+    proc = cli("login", "w", "--token", "not-a-valid-jwt")
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "error: w: the service rejected this token (HTTP 401: the token is missing, invalid or expired); create a "
+        "new API token on the service's profile page")
+    secrets = home / "secrets.json"
+    assert not secrets.exists() or "not-a-valid-jwt" not in secrets.read_text()
+    check = json.loads(cli("services", "check", "w", "--json").stdout)
+    assert check[0]["token"] == {"present": False, "valid": None, "expires_at": None, "user": None, "message": ""}
+
+
+def test_login__right_token_is_verified_then_stored(cli, wes_service, sapporo_tokens, home):
+    proc = cli("login", "w", "--token-stdin", input=sapporo_tokens["alice"] + "\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "token for w stored" in proc.stderr and "(user alice, expires " in proc.stderr
+    assert sapporo_tokens["alice"] in (home / "secrets.json").read_text()
+    token = json.loads(cli("services", "check", "w", "--json").stdout)[0]["token"]
+    assert (token["present"], token["valid"], token["user"]) == (True, True, "alice")
+
+
+def test_login__unreachable_server_warns_and_stores(cli, home):
+    added = cli("services", "add", "gone", "--protocol", "wes", "--url", "http://127.0.0.1:9/ga4gh/wes/v1")
+    assert added.returncode == 0, added.stderr
+    proc = cli("login", "gone", "--token", "some-token")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: could not check the token: could not reach the service" in proc.stderr
+    assert "some-token" in (home / "secrets.json").read_text()
+    row = json.loads(cli("services", "check", "gone", "--json").stdout)[0]
+    assert row["health"]["status"] == "down"
+    assert row["token"]["present"] is True and row["token"]["valid"] is None
+    assert "could not reach the service" in row["token"]["message"]

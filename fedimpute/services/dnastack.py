@@ -19,7 +19,6 @@ Workbench is not plain WES, and every difference shapes this module:
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from dataclasses import dataclass
@@ -60,6 +59,7 @@ from fedimpute.services.base import (
     TokenInfo,
 )
 from fedimpute.services.dnastack_auth import OAuthConfig, merge_resources, oauth_configs
+from fedimpute.services.tokens import jwt_claims, jwt_expiry, token_check_failed
 
 __all__ = ["STATES", "DnastackService", "Endpoints", "map_state", "output_files", "parse_run", "run_params"]
 
@@ -184,7 +184,7 @@ class DnastackService(ImputationService):
                 found = me.get("default_namespace") if isinstance(me, dict) else None
                 self._namespace = str(found) if found else None
             if self._namespace is None:
-                self._namespace = str(_jwt_claims(self.token).get("sub") or "") or None
+                self._namespace = str(jwt_claims(self.token).get("sub") or "") or None
             if self._namespace is None:
                 raise UsageError(_set_hint(self.name, "namespace", "<namespace id>",
                                            "the Workbench did not say which namespace to use"))
@@ -285,21 +285,21 @@ class DnastackService(ImputationService):
                             latency_ms=(time.perf_counter() - start) * 1000)
 
     async def verify_token(self) -> TokenInfo:
-        """Ask the user service who the token belongs to; a 401/403 means it is not valid."""
+        """One authenticated call: the user service's ``/users/me`` (who the token belongs to), else the
+        ewes service-info.  A 401/403, from it or from discovery, is a refusal naming the status code; a
+        Workbench that cannot be asked leaves the token unknown, with the reason."""
         if self.token is None:
             return TokenInfo(valid=False, message=f"no token; run `fedimpute login {self.name}`")
-        endpoints = await self.endpoints()
-        url = f"{endpoints.users}/users/me" if endpoints.users else await self._wes("/service-info")
         try:
+            endpoints = await self.endpoints()
+            url = f"{endpoints.users}/users/me" if endpoints.users else await self._wes("/service-info")
             me = await self._json("GET", url, what="token check")
         except ServiceError as exc:
-            if exc.status_code in (401, 403):
-                return TokenInfo(valid=False, message=exc.detail)
-            raise
-        exp = _jwt_claims(self.token).get("exp")
+            return token_check_failed(exc)
+        except UsageError as exc:  # no namespace to build the service-info URL from
+            return TokenInfo(valid=None, message=f"could not check the token: {exc}")
         user = (me.get("email") or me.get("full_name")) if endpoints.users and isinstance(me, dict) else None
-        expires = datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None
-        return TokenInfo(valid=True, user=user, expires_at=expires)
+        return TokenInfo(valid=True, user=user, expires_at=jwt_expiry(self.token))
 
     async def discover_panels(self) -> list[ReferencePanel]:
         """Workbench has no panel catalogue: the panel is passed to the workflow as given."""
@@ -615,18 +615,6 @@ def _time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _jwt_claims(token: SecretStr | None) -> dict[str, Any]:
-    """The unverified claims of a JWT access token (for ``sub`` and ``exp`` only); {} otherwise."""
-    parts = token.get_secret_value().split(".") if token else []
-    if len(parts) != 3:
-        return {}
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return claims if isinstance(claims, dict) else {}
 
 
 def _set_hint(service: str, key: str, value: str, problem: str) -> str:

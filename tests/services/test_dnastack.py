@@ -410,9 +410,40 @@ async def test_verify_token__user_and_expiry(make_adapter):
 
 
 async def test_verify_token__refused_and_missing(make_adapter):
-    assert not (await make_adapter(token="wrong-token-0000").verify_token()).valid
+    refused = await make_adapter(token="wrong-token-0000").verify_token()
+    assert refused.valid is False and refused.message.startswith("HTTP 401: ")
     missing = await make_adapter(token=None).verify_token()
-    assert not missing.valid and "fedimpute login wb" in missing.message
+    assert missing.valid is False and "fedimpute login wb" in missing.message
+
+
+async def test_verify_token__one_call_to_the_user_service(dnastack_fake, make_adapter):
+    adapter = make_adapter()
+    await adapter.endpoints()  # discovery is looked up once per adapter, before the check
+    before = len(dnastack_fake.requests)
+    assert (await adapter.verify_token()).valid is True
+    assert [(m, p) for m, p, q in dnastack_fake.requests[before:]] == [("GET", "/user/users/me")]
+
+
+async def test_verify_token__revoked_token_is_refused(dnastack_fake, make_adapter):
+    with dnastack_fake.lock:
+        del dnastack_fake.tokens[ALICE_TOKEN]
+    info = await make_adapter().verify_token()
+    assert info.valid is False and info.message.startswith("HTTP 401: ") and info.user is None
+
+
+async def test_verify_token__unreachable_is_unknown_not_refused(client):
+    adapter = DnastackService(make_config("http://127.0.0.1:9"), client, SecretStr(ALICE_TOKEN))
+    info = await adapter.verify_token()
+    assert info.valid is None and info.message.startswith("could not check the token: could not reach")
+
+
+@respx.mock
+async def test_verify_token__server_error_is_unknown(client):
+    respx.get(f"{WB}/services").respond(json=[_entry("ewes-service", f"{WB}/e/"),
+                                              _entry("workbench-user-service", f"{WB}/u/")])
+    respx.get(f"{WB}/u/users/me").respond(502, html="<html>Bad Gateway</html>")
+    info = await DnastackService(make_config(WB), client, SecretStr(ALICE_TOKEN)).verify_token()
+    assert info.valid is None and info.message.startswith("could not check the token (HTTP 502)")
 
 
 # -- OAuth2 ---------------------------------------------------------------------------------------
