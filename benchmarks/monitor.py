@@ -79,6 +79,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["FEDIMPUTE_HOME"] = str(Path(tmp) / "home")
         os.environ["FEDIMPUTE_SECRETS"] = "file"
+        os.environ["FEDIMPUTE_HEALTH_PERIOD"] = "0"  # the 15-minute health checks are no part of polling jobs
         from fedimpute.hub import Hub
         from fedimpute.monitor import Monitor
         from fedimpute.store import Store

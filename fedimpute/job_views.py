@@ -26,6 +26,7 @@ def job_summary(job: Job) -> dict[str, Any]:
         "remote_id": job.remote_id, "status": job.status.value, "remote_state": job.remote_state,
         "owner": job.owner, "parent_id": job.parent_id, "created_at": _iso(job.created_at),
         "submitted_at": _iso(job.submitted_at), "finished_at": _iso(job.finished_at),
+        "expires_at": _iso(job.expires_at),
     }
 
 
@@ -43,7 +44,7 @@ def job_detail(store: Store, job_id: str) -> dict[str, Any]:
         "remote_id": job.remote_id, "status": job.status.value, "remote_state": job.remote_state,
         "created_at": _iso(job.created_at), "submitted_at": _iso(job.submitted_at),
         "started_at": _iso(job.started_at), "finished_at": _iso(job.finished_at),
-        "queue_position": job.queue_position,
+        "expires_at": _iso(job.expires_at), "queue_position": job.queue_position,
         "steps": steps,
         "events": [{"time": _iso(e.time), "status": e.status.value, "old_status": e.old_status and e.old_status.value,
                     "detail": e.detail} for e in store.job_events(job_id)],

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 __all__ = [
+    "HealthHistory",
     "HealthRecord",
     "HealthStatus",
     "Job",
@@ -33,6 +34,7 @@ __all__ = [
     "StepMessage",
     "SubmitOptions",
     "new_job_id",
+    "uptime_of",
     "utcnow",
 ]
 
@@ -198,6 +200,8 @@ class Job(_Model):
     submitted_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    expires_at: datetime | None = Field(default=None, description="When the service deletes the results "
+                                        "(None where unknown).")
     error: str | None = None
 
 
@@ -243,3 +247,27 @@ class HealthRecord(_Model):
     checked_at: datetime | None = Field(default_factory=utcnow)
     detail: str = ""
     latency_ms: float | None = None
+
+
+class HealthHistory(_Model):
+    """A service's health checks over a period, oldest first, and the share that found it up.
+
+    ``uptime`` is None without checks: "never checked" is not "always down".  Maintenance counts
+    as not up (the service could not take jobs); a check that could not tell (``unknown``) is left out.
+    """
+
+    service: str
+    since: datetime
+    checks: list[HealthRecord] = Field(default_factory=list)
+
+    @property
+    def uptime(self) -> float | None:
+        return uptime_of(self.checks)
+
+
+def uptime_of(checks: list[HealthRecord]) -> float | None:
+    """The share of ``checks`` that found the service up; ``unknown`` ones are left out (None without any)."""
+    known = [c for c in checks if c.status is not HealthStatus.UNKNOWN]
+    if not known:
+        return None
+    return sum(1 for c in known if c.status is HealthStatus.UP) / len(known)

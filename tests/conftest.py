@@ -24,6 +24,7 @@ def clean_environ(monkeypatch, tmp_path):
     monkeypatch.setenv("FEDIMPUTE_HOME", str(home))
     monkeypatch.setenv("FEDIMPUTE_SECRETS", "file")
     monkeypatch.setenv("FEDIMPUTE_USER", "tester")
+    monkeypatch.setenv("FEDIMPUTE_HEALTH_PERIOD", "0")  # monitors never check the public services' health
     yield home
 
 

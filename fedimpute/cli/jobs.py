@@ -35,10 +35,11 @@ def list_jobs(
     if as_json:
         emit_json(rows)
         return
-    table = Table("job_id", "name", "service", "panel", "status", "owner", "created", title=f"{len(rows)} jobs")
+    table = Table("job_id", "name", "service", "panel", "status", "owner", "created", "results expire",
+                  title=f"{len(rows)} jobs")
     for r in rows:
         table.add_row(r["job_id"], r["name"] or "", r["service"], r["panel"] or "", r["status"], r["owner"],
-                      r["created_at"])
+                      r["created_at"], r["expires_at"] or "")
     out.print(table)
 
 
@@ -67,7 +68,7 @@ def show_job(
         return
     out.print(f"[bold]{detail['job_id']}[/bold]  {detail['name'] or ''}")
     for key in ("service", "panel", "build", "owner", "remote_id", "status", "remote_state", "queue_position",
-                "submitted_at", "started_at", "finished_at", "error"):
+                "submitted_at", "started_at", "finished_at", "expires_at", "error"):
         if detail[key] is not None:
             out.print(f"  {key:15} {detail[key]}")
     for step in detail["steps"]:
@@ -155,6 +156,17 @@ def wait(
 def _tick(hub: Hub, job_id: str) -> float:
     """Reading the store is cheap: check often, at most every 2 s (the monitor keeps polls polite)."""
     return min(2.0, hub.poll_interval(hub.store.get_service(hub.store.get_job(job_id).service)))
+
+
+@jobs_app.command("restart")
+def restart(job_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Ask the service to run a dead job again (Cloudgene: lost to a restart of the server)."""
+    job = asyncio.run(Hub().restart(job_id))
+    if as_json:
+        emit_json(job_summary(job))
+        return
+    err.print(f"{job.job_id} restarted on {job.service}; it is {job.status.value} again "
+              f"(`fedimpute jobs wait {job.job_id}` follows it)", markup=False)
 
 
 @jobs_app.command("cancel")

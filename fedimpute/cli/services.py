@@ -72,7 +72,16 @@ def add_service(
     service = make_service(name, protocol, url, app=app, description=description, location=location,
                            settings=settings or ())
     store().add_service(service, replace=replace)
-    err.print(f"added service {service.name} ({service.protocol.value}, {service.url})")
+    err.print(f"added service {service.name} ({service.protocol.value}, {service.url}); {_limits_text(service)}",
+              markup=False)
+
+
+def _limits_text(service: ServiceConfig) -> str:
+    """The QC limits the pre-flight check will apply, so a protocol default is never a surprise."""
+    most = f"{service.max_samples:,}" if service.max_samples else "any number of"
+    upload = f"{service.max_upload_mb:,} MB per job" if service.max_upload_mb else "no upload limit"
+    return (f"limits: {service.min_samples or 1} to {most} samples, {upload}, builds {', '.join(service.builds)} "
+            "(change with --set KEY=VALUE --replace)")
 
 
 @services_app.command("remove")
@@ -99,8 +108,18 @@ async def _check_all(hub: Hub, names: list[str]) -> list[dict]:
                       "user": token.user if token else None,
                       "message": token.message if token else ""},
         })
-        _warn_expiry(name, token)
+        _warn_token(name, token)
     return rows
+
+
+def _warn_token(name: str, token: TokenInfo | None) -> None:
+    """Say on stderr what a refused or unchecked token means for the user, and what to do."""
+    if token is not None and token.valid is False:
+        err.print(f"warning: the token for {name} was refused ({token.message}); create a new one and run "
+                  f"`fedimpute login {name}`", markup=False)
+    elif token is not None and token.valid is None:
+        err.print(f"warning: {name}: {token.message}", markup=False)
+    _warn_expiry(name, token)
 
 
 def _warn_expiry(name: str, token: TokenInfo | None) -> None:
@@ -129,7 +148,7 @@ def check_services(
     table = Table("name", "health", "detail", "token", "user", "expires", title="service check")
     for r in rows:
         t = r["token"]
-        state = "none" if not t["present"] else {True: "valid", False: "INVALID", None: "unchecked"}[t["valid"]]
+        state = "none" if not t["present"] else {True: "valid", False: "INVALID", None: "unknown"}[t["valid"]]
         table.add_row(r["name"], r["health"]["status"], r["health"]["detail"][:60], state, t["user"] or "",
                       t["expires_at"] or "")
     out.print(table)
@@ -163,9 +182,13 @@ def login(
     if not value:
         raise UsageError("the token is empty; paste the API token from the service's profile page")
     info = asyncio.run(_verify(hub, name, SecretStr(value)))
-    if info is not None and not info.valid:
+    if info is not None and info.valid is False:
         raise AuthenticationError(name, f"the service rejected this token ({info.message}); create a new API "
                                   "token on the service's profile page")
+    if info is not None and info.valid is None:
+        err.print(f"warning: {info.message}; storing the token anyway (check it later with "
+                  f"`fedimpute services check {name}`)", markup=False)
+        info = None
     hub.credentials.set_token(name, value)
     who = f" (user {info.user}, expires {info.expires_at:%Y-%m-%d})" if info and info.expires_at else ""
     err.print(f"token for {name} stored in the {hub.credentials.backend_name}{who}", markup=False)
@@ -187,3 +210,31 @@ async def _verify(hub: Hub, name: str, token: SecretStr) -> TokenInfo | None:
         except TransientServiceError as exc:
             err.print(f"warning: could not verify the token now ({exc}); storing it anyway", markup=False)
             return None
+
+
+@services_app.command("history")
+def service_history(
+    name: str,
+    days: Annotated[int, typer.Option("--days", help="How many days back (default 7).")] = 7,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """A service's recorded health checks, oldest first, and the share that found it up."""
+    if days < 1:
+        raise UsageError(f"--days must be 1 or more (got {days}); e.g. --days 7")
+    st = store()
+    st.get_service(name)  # an unknown service exits 3
+    history = st.health_history(name, utcnow() - timedelta(days=days))
+    uptime = history.uptime
+    if as_json:
+        emit_json({"name": name, "uptime": None if uptime is None else round(uptime, 4), "days": days,
+                   "since": history.model_dump(mode="json", include={"since"})["since"],
+                   "checks": [_health_json(c) for c in history.checks]})
+        return
+    from rich.text import Text  # service text is shown as text, never as console markup
+
+    table = Table("checked (UTC)", "status", "detail", title=Text(f"health of {name}, last {days} day(s)"))
+    for check in history.checks:
+        table.add_row(f"{check.checked_at:%Y-%m-%d %H:%M:%S}", check.status.value, Text(check.detail[:80]))
+    out.print(table)
+    share = "unknown (no checks)" if uptime is None else f"{uptime:.1%} of {len(history.checks)} check(s)"
+    out.print(f"uptime: {share}", markup=False)

@@ -51,7 +51,10 @@ class _Frozen(BaseModel):
 
 
 class TokenInfo(_Frozen):
-    valid: bool
+    """What the service said about a token.  ``valid`` is None when it could not be asked (network
+    failure, maintenance, a URL that is not the service): that is not a refusal, and ``message`` says why."""
+
+    valid: bool | None
     user: str | None = None
     expires_at: datetime | None = None
     message: str = ""
@@ -93,6 +96,8 @@ class RemoteJob(_Frozen):
     steps: list[RemoteStep] = Field(default_factory=list)
     outputs: list[RemoteFile] = Field(default_factory=list)
     results_expired: bool = False
+    expires_at: datetime | None = Field(default=None, description="When the service deletes the results "
+                                        "(None where the protocol does not say).")
     restartable: bool = False
     error: str | None = None
     password: SecretStr | None = Field(default=None, description="A result password the service wrote "
@@ -139,6 +144,12 @@ class ImputationService(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config.name!r}, {self.config.url!r})"
+
+    @classmethod
+    def restartable(cls, remote_state: str | None) -> bool:
+        """Whether a job the service reports in ``remote_state`` can be restarted there (never, unless
+        the adapter has ``can_restart``); lets a view offer Restart without asking the service."""
+        return False
 
     @abstractmethod
     async def health(self) -> HealthRecord: ...

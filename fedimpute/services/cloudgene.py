@@ -9,7 +9,7 @@ app's own schema, because the server accepts bad values and fails the job hours 
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,11 +38,32 @@ from fedimpute.services.base import (
 )
 from fedimpute.services.cloudgene_schema import AppSchema, parse_job, short_panel_id
 
-__all__ = ["CloudgeneService", "form_fields", "with_key"]
+__all__ = ["CloudgeneService", "expiry_of", "form_fields", "read_job", "with_key"]
 
 API = "/api/v2"
 QC_ONLY_KEYS = ("qc_only", "qconly", "qc-only")
 PAGE_SIZE = 15
+#: The operators' published retention: results are deleted 7 days after a job completes, unless the job's
+#: own ``deletedOn`` (set once the service sent its reminder) says otherwise.
+RETENTION = timedelta(days=7)
+DEAD = "-1"
+
+
+def expiry_of(data: dict[str, Any], remote: RemoteJob) -> datetime | None:
+    """When the service deletes the results of this job: its ``deletedOn`` when set (epoch ms, -1 when
+    not), else 7 days after completion; None for jobs that have no results to lose (not completed)."""
+    deleted_on = data.get("deletedOn")
+    if isinstance(deleted_on, int | float) and deleted_on > 0:
+        return datetime.fromtimestamp(deleted_on / 1000, tz=UTC)
+    if remote.status is not JobStatus.COMPLETED or remote.results_expired or remote.finished_at is None:
+        return None
+    return remote.finished_at + RETENTION
+
+
+def read_job(root: str, data: dict[str, Any], previous: JobStatus | None = None) -> RemoteJob:
+    """A Cloudgene JobResponse (or list item) as a RemoteJob, with the date its results are deleted."""
+    remote = parse_job(root, data, previous)
+    return remote.model_copy(update={"expires_at": expiry_of(data, remote)})
 
 
 class CloudgeneService(ImputationService):
@@ -59,6 +80,11 @@ class CloudgeneService(ImputationService):
     def __init__(self, config, client: httpx.AsyncClient, token: SecretStr | None) -> None:
         super().__init__(config, client, token)
         self.app = config.app or "imputationserver2"
+
+    @classmethod
+    def restartable(cls, remote_state: str | None) -> bool:
+        """Only a DEAD job (state -1, interrupted by a restart of the server) can be re-queued."""
+        return remote_state == DEAD
 
     def _headers(self) -> dict[str, str]:
         return {"X-Auth-Token": self.token.get_secret_value()} if self.token else {}
@@ -149,7 +175,7 @@ class CloudgeneService(ImputationService):
 
     async def get_job(self, remote_id: str, *, previous: JobStatus | None = None) -> RemoteJob:
         data = await self._json("GET", f"{API}/jobs/{remote_id}", what=f"job {remote_id}")
-        return parse_job(self.config.url, data, previous)
+        return read_job(self.config.url, data, previous)
 
     async def list_jobs(self, *, wanted: set[str] | None = None) -> list[RemoteJob]:
         """Jobs of the account.  Pages of 15, newest first, stopping once every ``wanted`` id was seen;
@@ -157,11 +183,11 @@ class CloudgeneService(ImputationService):
         sweep asks at most once a minute, so this is not the tight loop the operators warn about)."""
         if wanted is not None and len(wanted) > PAGE_SIZE:
             data = await self._json("GET", f"{API}/jobs", what="job list")
-            return [parse_job(self.config.url, item) for item in data.get("data") or []]
+            return [read_job(self.config.url, item) for item in data.get("data") or []]
         jobs, page, missing = [], 1, set(wanted or ())
         while page:
             data = await self._json("GET", f"{API}/jobs", params={"page": page}, what="job list")
-            items = [parse_job(self.config.url, item) for item in data.get("data") or []]
+            items = [read_job(self.config.url, item) for item in data.get("data") or []]
             jobs.extend(items)
             missing -= {j.remote_id for j in items}
             if wanted is not None and not missing:
@@ -171,7 +197,7 @@ class CloudgeneService(ImputationService):
 
     async def cancel(self, remote_id: str) -> RemoteJob:
         data = await self._json("GET", f"{API}/jobs/{remote_id}/cancel", what=f"cancel of {remote_id}")
-        return parse_job(self.config.url, data)
+        return read_job(self.config.url, data)
 
     async def restart(self, remote_id: str) -> str:
         """Re-queue a DEAD (-1) job; the server refuses any other state."""

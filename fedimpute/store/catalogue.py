@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from fedimpute.catalogue import with_protocol_defaults
 from fedimpute.exceptions import DuplicateServiceError, ServiceNotFoundError
-from fedimpute.models import HealthRecord, HealthStatus, Population, ReferencePanel, ServiceConfig, utcnow
-from fedimpute.store._rows import dicts, to_db_time, to_json
+from fedimpute.models import (
+    HealthHistory,
+    HealthRecord,
+    HealthStatus,
+    Population,
+    ReferencePanel,
+    ServiceConfig,
+    utcnow,
+)
+from fedimpute.store._rows import as_utc, dicts, to_db_time, to_json
 from fedimpute.store.base import StoreBase
 
 __all__ = ["CatalogueStore"]
@@ -50,7 +61,7 @@ class CatalogueStore(StoreBase):
         with self.read() as con:
             rows = dicts(con.execute(f"SELECT {_SERVICE_COLS} FROM services ORDER BY builtin DESC, name"),
                          json_cols=("settings",))
-        return [ServiceConfig(**row) for row in rows]
+        return [with_protocol_defaults(ServiceConfig(**row)) for row in rows]
 
     def get_service(self, name: str) -> ServiceConfig:
         with self.read() as con:
@@ -58,7 +69,7 @@ class CatalogueStore(StoreBase):
                          json_cols=("settings",))
             if not rows:
                 raise ServiceNotFoundError(self._unknown_service(con, name))
-        return ServiceConfig(**rows[0])
+        return with_protocol_defaults(ServiceConfig(**rows[0]))
 
     @staticmethod
     def _unknown_service(con, name: str) -> str:
@@ -112,3 +123,38 @@ class CatalogueStore(StoreBase):
         return self.latest_health().get(service) or HealthRecord(
             service=service, status=HealthStatus.UNKNOWN, checked_at=None, detail="never checked"
         )
+
+    def health_history(self, service: str, since: datetime) -> HealthHistory:
+        """The checks of ``service`` since ``since``, oldest first (any service name: a removed
+        service's history stays readable)."""
+        return self.health_histories(since, service=service).get(service) or HealthHistory(service=service,
+                                                                                            since=since)
+
+    def health_histories(self, since: datetime, *, service: str | None = None) -> dict[str, HealthHistory]:
+        """Every service's checks since ``since`` in one read (the Services page's uptime strips)."""
+        sql = ("SELECT service, status, checked_at, detail, latency_ms FROM health_checks WHERE checked_at >= ?"
+               + (" AND service = ?" if service else "") + " ORDER BY service, checked_at, check_id")
+        with self.read() as con:
+            rows = dicts(con.execute(sql, [to_db_time(since), *([service] if service else [])]))
+        out: dict[str, HealthHistory] = {}
+        for row in rows:
+            out.setdefault(row["service"], HealthHistory(service=row["service"], since=since)).checks.append(
+                HealthRecord(**row))
+        return out
+
+    def services_due_for_health(self, checked_before: datetime) -> tuple[list[ServiceConfig], datetime | None]:
+        """Enabled services whose newest check (by anyone: monitor, `services check`, dashboard) is
+        older than ``checked_before`` or that were never checked, and the oldest newest check of the
+        others (when the next one falls due).  Kept in the store, so the period between two checks
+        holds across processes and restarts."""
+        cols = ", ".join(f"s.{c.strip()}" for c in _SERVICE_COLS.split(","))
+        with self.read() as con:
+            rows = dicts(con.execute(
+                f"SELECT {cols}, h.last AS _last FROM services s LEFT JOIN (SELECT service, max(checked_at) AS last "
+                "FROM health_checks GROUP BY service) h ON h.service = s.name WHERE s.enabled ORDER BY s.name"),
+                json_cols=("settings",))
+        cutoff = as_utc(to_db_time(checked_before))
+        due = [with_protocol_defaults(ServiceConfig(**{k: v for k, v in row.items() if k != "_last"}))
+               for row in rows if row["_last"] is None or row["_last"] < cutoff]
+        recent = [row["_last"] for row in rows if row["_last"] is not None and row["_last"] >= cutoff]
+        return due, min(recent, default=None)

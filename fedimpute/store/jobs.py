@@ -24,11 +24,11 @@ __all__ = ["JobStore"]
 _JOB_COLS = (
     "job_id, parent_id, name, service, panel, build, population, owner, remote_id, status, remote_state, "
     "queue_position, submission_key, options, inputs, created_at, updated_at, submitted_at, started_at, "
-    "finished_at, error"
+    "finished_at, expires_at, error"
 )
 _UPDATABLE = {
     "name", "remote_id", "remote_state", "queue_position", "submitted_at", "started_at", "finished_at",
-    "error", "panel", "build", "population", "options",
+    "error", "panel", "build", "population", "options", "expires_at",
 }
 
 
@@ -37,7 +37,8 @@ def _job_params(job: Job) -> list[Any]:
         job.job_id, job.parent_id, job.name, job.service, job.panel, job.build, job.population, job.owner,
         job.remote_id, job.status.value, job.remote_state, job.queue_position, job.submission_key,
         to_json(job.options), to_json(job.inputs), to_db_time(job.created_at), to_db_time(job.updated_at),
-        to_db_time(job.submitted_at), to_db_time(job.started_at), to_db_time(job.finished_at), job.error,
+        to_db_time(job.submitted_at), to_db_time(job.started_at), to_db_time(job.finished_at),
+        to_db_time(job.expires_at), job.error,
     ]
 
 
@@ -45,7 +46,7 @@ class JobStore(StoreBase):
     def add_job(self, job: Job, *, detail: str = "job recorded") -> Job:
         """Insert ``job`` and its first event in one transaction."""
         with self.tx() as con:
-            con.execute(f"INSERT INTO jobs ({_JOB_COLS}) VALUES ({', '.join(['?'] * 21)})", _job_params(job))
+            con.execute(f"INSERT INTO jobs ({_JOB_COLS}) VALUES ({', '.join(['?'] * 22)})", _job_params(job))
             con.execute(
                 "INSERT INTO job_events (job_id, time, old_status, status, detail) VALUES (?, ?, NULL, ?, ?)",
                 [job.job_id, to_db_time(job.created_at), job.status.value, detail],
@@ -108,6 +109,9 @@ class JobStore(StoreBase):
                     "INSERT INTO job_events (job_id, time, old_status, status, detail) VALUES (?, ?, ?, ?, ?)",
                     [job_id, to_db_time(now), old.value, status.value, detail],
                 )
+            if "expires_at" in sets:  # a new deletion date deserves its own warning
+                con.execute("UPDATE jobs SET expiry_warned_at = NULL WHERE job_id = ? AND "
+                            "expires_at IS DISTINCT FROM ?", [job_id, sets["expires_at"]])
             sets["updated_at"] = to_db_time(now)
             assignments = ", ".join(f"{k} = ?" for k in sets)
             con.execute(f"UPDATE jobs SET {assignments} WHERE job_id = ?", [*sets.values(), job_id])
@@ -117,15 +121,16 @@ class JobStore(StoreBase):
         """Many status/state updates in three statements (a monitor sweep over thousands of jobs).
 
         Each update holds job_id, status, remote_state, queue_position, started_at, finished_at,
-        error and detail; a changed status writes its event in the same transaction, as
-        :meth:`update_job` does.  Returns the number of status changes.
+        error and detail, and optionally expires_at (kept when missing); a changed status writes its
+        event in the same transaction, as :meth:`update_job` does.  Returns the number of status changes.
         """
         if not updates:
             return 0
         cols = {"job_id": "VARCHAR", "status": "VARCHAR", "remote_state": "VARCHAR", "queue_position": "INTEGER",
-                "started_at": "TIMESTAMP", "finished_at": "TIMESTAMP", "error": "VARCHAR", "detail": "VARCHAR"}
-        rows = [{**u, "started_at": to_db_time(u.get("started_at")), "finished_at": to_db_time(u.get("finished_at"))}
-                for u in updates]
+                "started_at": "TIMESTAMP", "finished_at": "TIMESTAMP", "expires_at": "TIMESTAMP", "error": "VARCHAR",
+                "detail": "VARCHAR"}
+        times = ("started_at", "finished_at", "expires_at")
+        rows = [{**u, **{t: to_db_time(u.get(t)) for t in times}} for u in updates]
         now = to_db_time(utcnow())
         with self.tx() as con:
             bulk_table(con, "job_updates", rows, cols, self.home)
@@ -137,6 +142,7 @@ class JobStore(StoreBase):
                 "UPDATE jobs SET status = u.status, remote_state = u.remote_state, queue_position = u.queue_position, "
                 "started_at = coalesce(u.started_at, jobs.started_at), "
                 "finished_at = coalesce(u.finished_at, jobs.finished_at), "
+                "expires_at = coalesce(u.expires_at, jobs.expires_at), "
                 "error = CASE WHEN u.status = 'failed' THEN u.error ELSE jobs.error END, updated_at = ? "
                 "FROM job_updates u WHERE jobs.job_id = u.job_id", [now])
             con.execute("DROP TABLE job_updates")
@@ -148,6 +154,32 @@ class JobStore(StoreBase):
                 "SELECT job_id, time, old_status, status, detail FROM job_events WHERE job_id = ? "
                 "ORDER BY time, event_id", [job_id]))
         return [JobEvent(**row) for row in rows]
+
+    # -- results about to be deleted by the service -------------------------------------------
+
+    def expiring_jobs(self, before: datetime) -> list[Job]:
+        """Completed jobs whose service deletes the results before ``before``, not downloaded yet (some
+        listed file has no download, or none is listed), not known to be gone, and not warned about."""
+        sql = (f"SELECT {', '.join(f'j.{c.strip()}' for c in _JOB_COLS.split(','))} FROM jobs j "
+               "LEFT JOIN job_tracking t USING (job_id) WHERE j.status = 'completed' AND j.expires_at <= ? "
+               "AND j.expiry_warned_at IS NULL AND coalesce(t.results_state, '') NOT IN ('downloaded', 'expired') "
+               "AND NOT EXISTS (SELECT 1 FROM result_files r WHERE r.job_id = j.job_id HAVING count(*) > 0 "
+               "AND count(r.downloaded_at) = count(*)) ORDER BY j.expires_at, j.job_id")
+        with self.read() as con:
+            rows = dicts(con.execute(sql, [to_db_time(before)]), json_cols=("options", "inputs"))
+        return [Job(**row) for row in rows]
+
+    def warn_expiry(self, job_id: str, detail: str, at: datetime) -> bool:
+        """Record the expiry warning of one job as an event (status unchanged), once per deletion date;
+        returns False when it was already recorded (another monitor, an earlier sweep)."""
+        with self.tx() as con:
+            row = con.execute("UPDATE jobs SET expiry_warned_at = ? WHERE job_id = ? AND expiry_warned_at IS NULL "
+                              "RETURNING status", [to_db_time(at), job_id]).fetchone()
+            if row is None:
+                return False
+            con.execute("INSERT INTO job_events (job_id, time, old_status, status, detail) VALUES (?, ?, ?, ?, ?)",
+                        [job_id, to_db_time(at), row[0], row[0], detail])
+        return True
 
     # -- step messages ------------------------------------------------------------------
 

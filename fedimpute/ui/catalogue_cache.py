@@ -8,15 +8,19 @@ few seconds.  Reads after a health check or a panel discovery bypass the copy (`
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
+from fedimpute.models import utcnow
 from fedimpute.store import Store
+from fedimpute.ui.uptime import UPTIME_DAYS
 
 __all__ = ["CatalogueCache"]
 
 
 class CatalogueCache:
-    """``read()`` gives ``{services, health, panels}``, at most ``max_age`` seconds old."""
+    """``read()`` gives ``{services, health, panels, history}``, at most ``max_age`` seconds old;
+    ``history`` maps a service to its health checks of the last week, oldest first (uptime strips)."""
 
     def __init__(self, store: Store, *, max_age: float = 5.0) -> None:
         self.store, self.max_age = store, max_age
@@ -25,7 +29,10 @@ class CatalogueCache:
 
     def read(self, *, fresh: bool = False) -> dict[str, Any]:
         if fresh or self._value is None or time.monotonic() - self._read_at > self.max_age:
-            self._value = {"services": self.store.list_services(), "health": self.store.latest_health(),
-                           "panels": self.store.list_panels()}
+            since = utcnow() - timedelta(days=UPTIME_DAYS)
+            with self.store.session():  # four reads, one DuckDB open
+                self._value = {"services": self.store.list_services(), "health": self.store.latest_health(),
+                               "panels": self.store.list_panels(),
+                               "history": {name: h.checks for name, h in self.store.health_histories(since).items()}}
             self._read_at = time.monotonic()
         return self._value

@@ -20,7 +20,8 @@ from fedimpute.store import Store
 __all__ = ["ADMIN_COLUMNS", "JOB_COLUMNS", "ORDERS", "JobFilter", "first_pages", "jobs_page", "store_version"]
 
 #: Columns of the jobs table, in display order (times are UTC strings).
-JOB_COLUMNS = ("job_id", "name", "status", "service", "panel", "queue_position", "created_at", "finished_at")
+JOB_COLUMNS = ("job_id", "name", "status", "service", "panel", "queue_position", "created_at", "finished_at",
+               "expires_at")
 #: An admin's table also names each job's owner.  (Every column costs render time on each change;
 #: the submission time and the rest are in the job's detail.)
 ADMIN_COLUMNS = ("job_id", "name", "owner", *JOB_COLUMNS[2:])

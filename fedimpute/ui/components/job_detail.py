@@ -1,9 +1,9 @@
 """JobDetail: one job's summary, steps and messages, event timeline, results and quality.
 
 Every text from the service (name, messages, event details, errors) reaches the browser
-through escaping formatters or :func:`~fedimpute.ui.text.safe_html`.  Cancel and download
-are offered to the job's owner only (the state decides).  Plots are built lazily, when
-their tab is opened, so HoloViews never slows the jobs page down.
+through escaping formatters or :func:`~fedimpute.ui.text.safe_html`.  Cancel, download and restart
+(dead jobs only) are offered to the job's owner only (the state decides).  Plots are built lazily,
+when their tab is opened, so HoloViews never slows the jobs page down.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ __all__ = ["JobDetail", "summary_rows"]
 
 SUMMARY_FIELDS = ("job_id", "name", "status", "owner", "service", "panel", "build", "population", "remote_id",
                   "remote_state", "queue_position", "created_at", "submitted_at", "started_at", "finished_at",
-                  "error")
+                  "expires_at", "error")
 
 
 def summary_rows(detail: JobDetailState) -> pd.DataFrame:
@@ -56,11 +56,13 @@ class JobDetail(pn.viewable.Viewer):
         self._results = make_table(d.results, height=220)
         self._buttons = {name: pn.widgets.Button(label=label, color=color) for name, label, color in (
             ("refresh", "Refresh", "default"), ("cancel", "Cancel job", "danger"),
-            ("download", "Download results", "primary"))}
+            ("download", "Download results", "primary"), ("restart", "Restart job", "warning"))}
         self._buttons["refresh"].on_click(lambda _: self.detail.refresh())
         self._buttons["cancel"].on_click(self._on_cancel)
         self._buttons["download"].on_click(self._on_download)
-        d.param.watch(self._show, ["job", "steps", "events", "results", "can_cancel", "can_download", "busy"])
+        self._buttons["restart"].on_click(self._on_restart)
+        d.param.watch(self._show, ["job", "steps", "events", "results", "can_cancel", "can_download", "can_restart",
+                                   "busy"])
         self._show()
 
     def _show(self, *_events) -> None:
@@ -72,12 +74,17 @@ class JobDetail(pn.viewable.Viewer):
             update_table(self._results, d.results)
             self._buttons["cancel"].disabled = d.busy or not d.can_cancel
             self._buttons["download"].disabled = d.busy or not d.can_download
+            self._buttons["restart"].visible = d.can_restart  # only dead jobs of a protocol that restarts
+            self._buttons["restart"].disabled = d.busy
 
     async def _on_cancel(self, _event) -> None:
         await self.detail.cancel()
 
     async def _on_download(self, _event) -> None:
         await self.detail.download()
+
+    async def _on_restart(self, _event) -> None:
+        await self.detail.restart()
 
     @param.depends("detail.job")
     def _header(self):
@@ -108,6 +115,7 @@ class JobDetail(pn.viewable.Viewer):
             ("Quality", QualityView(quality=d.param.quality, note=d.param.quality_note)),
             dynamic=True, sizing_mode="stretch_width",
         )
-        body = pn.Column(pn.Row(*self._buttons.values()), note(d.param.message), pn.Row(self._summary, tabs),
+        body = pn.Column(pn.Row(*self._buttons.values()), note(d.param.message), note(d.param.expiry, kind="warn"),
+                         pn.Row(self._summary, tabs),
                          sizing_mode="stretch_width", visible=d.param.job.rx.is_not(None))
         return pn.Column(self._header, body, sizing_mode="stretch_width")

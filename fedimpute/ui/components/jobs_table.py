@@ -16,9 +16,10 @@ from fedimpute.ui.text import escaped, safe_html
 
 __all__ = ["JobsTable"]
 
-TITLES = {"job_id": "job", "queue_position": "queue", "created_at": "created (UTC)", "finished_at": "finished (UTC)"}
+TITLES = {"job_id": "job", "queue_position": "queue", "created_at": "created (UTC)", "finished_at": "finished (UTC)",
+          "expires_at": "expires (UTC)"}
 WIDTHS = {"job_id": 190, "name": 180, "owner": 90, "status": 90, "service": 100, "panel": 110, "queue_position": 60,
-          "created_at": 150, "finished_at": 150}
+          "created_at": 150, "finished_at": 150, "expires_at": 150}
 
 
 class JobsTable(pn.viewable.Viewer):

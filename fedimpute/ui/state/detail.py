@@ -1,23 +1,24 @@
 """JobDetailState: one job with its step messages, events, result files and quality.
 
 It follows ``HubState.selected_job_id``, re-reads on :meth:`refresh` only what changed, and
-carries out the owner's intents (cancel, download).  Who may do what is asked of
+carries out the owner's intents (cancel, download, restart).  Who may do what is asked of
 :class:`HubState`, never decided here.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import pandas as pd
 import param
 
 from fedimpute.exceptions import FedImputeError, StoreError
-from fedimpute.models import Job, JobStatus
+from fedimpute.models import Job, JobStatus, utcnow
 from fedimpute.ui.queries import store_version
 from fedimpute.ui.state.hub import HubState
 
-__all__ = ["JobDetailState"]
+__all__ = ["JobDetailState", "expiry_text"]
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,22 @@ RESULT_COLUMNS = ["name", "size", "state", "downloaded_at", "path"]
 
 def _time(value) -> str:
     return f"{value:%Y-%m-%d %H:%M:%S}" if value else ""
+
+
+def expiry_text(job: Job, results: pd.DataFrame, now: datetime | None = None) -> str:
+    """When the service deletes the job's results, said so the user knows whether to act ('' unknown)."""
+    if job.expires_at is None:
+        return ""
+    now = now or utcnow()
+    when = f"{job.expires_at:%Y-%m-%d %H:%M} UTC"
+    downloaded = not results.empty and (results["state"] == "downloaded").all()
+    if job.expires_at <= now:
+        return f"the service deleted the results at {when}" + ("; the downloaded copy is kept here" if downloaded
+                                                                else "")
+    left = job.expires_at - now
+    span = f"{left.days} day(s)" if left.days else f"{left.total_seconds() / 3600:.0f} hour(s)"
+    text = f"the service keeps the results until {when} (another {span})"
+    return text + ("; they are downloaded" if downloaded else "; download them before then")
 
 
 class JobDetailState(param.Parameterized):
@@ -42,6 +59,8 @@ class JobDetailState(param.Parameterized):
     quality_note = param.String(default="", doc="Why there is no quality summary yet.")
     can_cancel = param.Boolean(default=False)
     can_download = param.Boolean(default=False)
+    can_restart = param.Boolean(default=False, doc="A dead job the service can run again (Cloudgene -1).")
+    expiry = param.String(default="", doc="When the service deletes the results, in words ('' unknown).")
     busy = param.Boolean(default=False)
     message = param.String(default="")
 
@@ -58,7 +77,7 @@ class JobDetailState(param.Parameterized):
         if job_id is None:
             self.param.update(job=None, steps=self.param.steps.default, events=self.param.events.default,
                               results=self.param.results.default, quality=None, quality_note="", message="",
-                              can_cancel=False, can_download=False)
+                              can_cancel=False, can_download=False, can_restart=False, expiry="")
             return
         try:
             job = self.hub_state.get_job(job_id)
@@ -97,6 +116,7 @@ class JobDetailState(param.Parameterized):
         if not changed and job == self.job:
             return False
         self.param.update(job=job, can_cancel=self._cancellable(job), can_download=self._downloadable(job),
+                          can_restart=self._restartable(job), expiry=expiry_text(job, frames["results"]),
                           **changed, **self._quality(job, frames["results"]))
         return True
 
@@ -129,6 +149,19 @@ class JobDetailState(param.Parameterized):
             return adapter_class(service.protocol.value).can_cancel
         except FedImputeError:
             return False
+
+    def _restartable(self, job: Job) -> bool:
+        """Offered to the owner for a failed job the service reports as restartable (Cloudgene: dead),
+        on a protocol that has a restart; decided from the stored state, without a request."""
+        if not self.hub_state.may_act_on(job) or job.status is not JobStatus.FAILED or not job.remote_id:
+            return False
+        from fedimpute.services import adapter_class
+
+        try:
+            cls = adapter_class(self.hub_state.store.get_service(job.service).protocol.value)
+        except FedImputeError:
+            return False
+        return cls.can_restart and cls.restartable(job.remote_state)
 
     def _downloadable(self, job: Job) -> bool:
         return self.hub_state.may_act_on(job) and job.status is JobStatus.COMPLETED and job.service != "*"
@@ -165,6 +198,13 @@ class JobDetailState(param.Parameterized):
         if job is None or not self.can_download:
             return
         await self._run(self.hub_state.hub.download_results(job.job_id), f"results of {job.job_id} downloaded")
+
+    async def restart(self) -> None:
+        """Ask the service to run the shown dead job again (its owner only)."""
+        job = self.job
+        if job is None or not self.can_restart:
+            return
+        await self._run(self.hub_state.hub.restart(job.job_id), f"job {job.job_id} restarted on {job.service}")
 
     async def _run(self, coro, done: str) -> None:
         self.param.update(busy=True, message="")

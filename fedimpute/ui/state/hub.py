@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from pathlib import Path
 
 import param
 
 from fedimpute.exceptions import FedImputeError, JobNotFoundError
 from fedimpute.hub import Hub
-from fedimpute.models import HealthRecord, HealthStatus, Job, ReferencePanel, ServiceConfig
+from fedimpute.models import HealthRecord, HealthStatus, Job, ReferencePanel, ServiceConfig, uptime_of, utcnow
 from fedimpute.store import Store
 from fedimpute.ui.catalogue_cache import CatalogueCache
 from fedimpute.ui.queries import JobFilter
+from fedimpute.ui.uptime import Slot, uptime_strip as slots_of
 
 __all__ = ["HubState"]
 
@@ -40,6 +42,7 @@ class HubState(param.Parameterized):
     admin = param.Boolean(default=False, constant=True, doc="Sees every user's jobs (acts on own only).")
     services = param.List(default=[], item_type=ServiceConfig, doc="The service catalogue.")
     health = param.Dict(default={}, doc="Service name -> latest HealthRecord.")
+    history = param.Dict(default={}, doc="Service name -> its HealthRecords of the last week, oldest first.")
     tokens = param.Dict(default={}, doc="Service name -> token status text (never the token).")
     panels = param.List(default=[], item_type=ReferencePanel, doc="Panels discovered so far (cached).")
     selected_job_id = param.String(default=None, allow_None=True, doc="The job the detail view shows.")
@@ -107,6 +110,14 @@ class HubState(param.Parameterized):
         return self.health.get(name) or HealthRecord(service=name, status=HealthStatus.UNKNOWN, checked_at=None,
                                                      detail="never checked")
 
+    def uptime(self, name: str) -> float | None:
+        """The share of last week's checks that found ``name`` up (None: never checked)."""
+        return uptime_of(self.history.get(name, []))
+
+    def uptime_strip(self, name: str, now: datetime | None = None) -> list[Slot]:
+        """Last week's checks of ``name`` in equal slots, oldest first (the Services page's strip)."""
+        return slots_of(self.history.get(name, []), now or utcnow())
+
     async def check_services(self, names: list[str] | None = None) -> None:
         """Check health and token of ``names`` (default: every enabled service) concurrently."""
         names = names or [s.name for s in self.services if s.enabled]
@@ -129,7 +140,7 @@ class HubState(param.Parameterized):
             return name, None
         if token is None:
             return name, None
-        text = "valid" if token.valid else f"refused: {token.message}"
+        text = {True: "valid", False: f"refused: {token.message}"}.get(token.valid, f"unchecked: {token.message}")
         if token.valid and token.expires_at:
             text += f" until {token.expires_at:%Y-%m-%d}"
         return name, text
