@@ -39,13 +39,15 @@ from fedimpute.exceptions import (
 from fedimpute.models import HealthRecord, Job, JobStatus, ReferencePanel, ServiceConfig, StepMessage, utcnow
 from fedimpute.services import adapter_class
 from fedimpute.services.base import ImputationService, ProgressCallback, RemoteJob, SubmitOptions, TokenInfo
+from fedimpute.services.tokens import token_check_failed
 from fedimpute.store import Store
 
 __all__ = ["Hub", "apply_remote", "process_id", "update_parent"]
 
 ClientFactory = Callable[[ServiceConfig], httpx.AsyncClient]
 DEFAULT_POLL = {"cloudgene": 60.0}
-SLOT_RETRY_SECONDS = 60.0
+SLOT_RETRY_SECONDS = 300.0
+SLOT_RETRY_MAX = 3600.0
 
 
 def process_id() -> str:
@@ -109,8 +111,8 @@ class Hub:
             if adapter.verifies_token and adapter.token is not None:
                 try:
                     token = await adapter.verify_token()
-                except ServiceError as exc:
-                    token = TokenInfo(valid=False, message=exc.detail)
+                except ServiceError as exc:  # 401/403: refused; unreachable: unknown, not "invalid"
+                    token = token_check_failed(exc)
         self.store.record_health(health)
         return health, token
 
@@ -180,19 +182,27 @@ class Hub:
                              password=self.credentials.password(job.job_id), **job.options)
 
     async def send(self, job_id: str, *, progress: ProgressCallback | None = None) -> Job:
-        """Upload a recorded job.  A full quota leaves it ``pending`` for the monitor to send later; a
-        lost connection leaves it ``pending`` with an unknown outcome, reconciled before any retry."""
+        """Upload a recorded job, if the service has a free slot.
+
+        Over the service's ``max_concurrent_jobs`` the job stays ``pending`` (``waiting_for_slot``)
+        with no request made; the monitor sends it in the sweep that sees a slot free.  A refusal
+        by the service itself ("Only N jobs ...", jobs started elsewhere) waits the same way, with
+        a slow fallback timer.  A lost connection leaves it ``pending`` with an unknown outcome,
+        reconciled before any retry.
+        """
         job = self.store.get_job(job_id)
-        self.store.set_tracking(job_id, submit_state="uploading", submit_owner=process_id())
+        config = self.store.get_service(job.service)
+        held = self.store.claim_slot(job_id, job.service, config.max_concurrent_jobs, process_id())
+        if held is not None:
+            return self.store.update_job(job_id, error=f"waiting for a free slot on {job.service}: {held} of "
+                                         f"{config.max_concurrent_jobs} jobs running (max_concurrent_jobs)")
         files = [Path(p) for p in job.inputs]
         try:
-            async with self.adapter(job.service) as adapter:
+            async with self.adapter(config) as adapter:
                 remote_id = await adapter.submit(files, self.options_of(job), job_name=job.name or job.job_id,
                                                  submission_key=job.job_id, progress=progress)
         except QuotaExceededError as exc:
-            self.store.set_tracking(job_id, submit_state="waiting_for_slot",
-                                    submit_after=utcnow() + timedelta(seconds=SLOT_RETRY_SECONDS))
-            self.store.update_job(job_id, error=f"waiting for a free slot on {job.service}: {exc.detail}")
+            self._wait_after_refusal(job_id, exc)
             return self.store.get_job(job_id)
         except TransientServiceError as exc:
             self.store.set_tracking(job_id, submit_state="unknown")
@@ -205,9 +215,19 @@ class Hub:
             raise
         return self.adopt(job_id, remote_id, detail=f"accepted by {job.service} as {remote_id}")
 
+    def _wait_after_refusal(self, job_id: str, exc: QuotaExceededError) -> None:
+        """The service refused the upload for its quota: wait for a slot-free event, or the fallback
+        timer (doubling from 5 minutes to an hour) for slots taken by jobs fedimpute does not know."""
+        refusals = int(self.store.tracking(job_id).get("poll_failures") or 0) + 1
+        delay = min(SLOT_RETRY_MAX, SLOT_RETRY_SECONDS * 2 ** (refusals - 1))
+        self.store.set_tracking(job_id, submit_state="waiting_for_slot", submit_owner=None, poll_failures=refusals,
+                                submit_after=utcnow() + timedelta(seconds=delay))
+        job = self.store.get_job(job_id)
+        self.store.update_job(job_id, error=f"waiting for a free slot on {job.service}: {exc.detail}")
+
     def adopt(self, job_id: str, remote_id: str, *, detail: str) -> Job:
         """Record that the service holds the job as ``remote_id``."""
-        self.store.set_tracking(job_id, submit_state="submitted", submit_owner=None)
+        self.store.set_tracking(job_id, submit_state="submitted", submit_owner=None, poll_failures=0)
         return self.store.update_job(job_id, status=JobStatus.QUEUED, remote_id=remote_id, submitted_at=utcnow(),
                                      error=None, detail=detail)
 
@@ -303,14 +323,35 @@ class Hub:
         return job
 
     async def restart(self, job_id: str) -> Job:
-        """Re-queue a job the service lost to a restart (Cloudgene DEAD, state -1)."""
+        """Re-queue a job the service lost to a restart of its own (Cloudgene DEAD, state -1).
+
+        Refused before any request where the protocol has no restart (a UsageError naming it), and
+        after one fresh read of the job where its current state cannot be restarted: the service
+        would refuse it anyway ("Job ... is not pending."), less clearly.
+        """
         job = self.store.get_job(job_id)
-        async with self.adapter(job.service) as adapter:
-            if not adapter.can_restart or not job.remote_id:
-                raise UsageError(f"job {job_id} cannot be restarted on {job.service}")
-            await adapter.restart(job.remote_id)
-        return self.store.update_job(job_id, status=JobStatus.QUEUED, finished_at=None, error=None,
-                                     detail="restarted on the service")
+        if job.service == "*":
+            raise UsageError(f"job {job_id} is a fan-out parent; restart its children (listed by "
+                             f"`fedimpute jobs show {job_id}`)")
+        config = self.store.get_service(job.service)
+        if not adapter_class(config.protocol.value).can_restart:
+            raise UsageError(f"restarting jobs is not supported by the {config.protocol.value} protocol of "
+                             f"service {config.name}; submit the input again with `fedimpute submit`")
+        if not job.remote_id:
+            raise UsageError(f"job {job_id} never reached {config.name}, so there is nothing to restart there; "
+                             f"the monitor sends it (`fedimpute jobs refresh`)")
+        async with self.adapter(config) as adapter:
+            remote = await adapter.get_job(job.remote_id, previous=job.status)
+            job = apply_remote(self.store, self.credentials, job, remote)
+            if not remote.restartable:
+                raise UsageError(f"job {job_id} is {job.status.value} (remote state {remote.remote_state}) on "
+                                 f"{config.name}; only a job the service lost to a restart of its own (dead) can be "
+                                 "restarted")
+            said = await adapter.restart(job.remote_id)
+        job = self.store.update_job(job_id, status=JobStatus.QUEUED, started_at=None, finished_at=None,
+                                    expires_at=None, error=None, detail=f"restarted on {config.name}: {said}")
+        update_parent(self.store, job.parent_id)
+        return job
 
     async def download_results(self, job_id: str, dest: Path | None = None, *, password: str | None = None,
                                progress: Callable[[str, int, int], None] | None = None) -> list[dict[str, Any]]:
@@ -347,7 +388,7 @@ def apply_remote(store: Store, credentials: Credentials, job: Job, remote: Remot
     if remote.results_expired:
         detail += " (results deleted by the service)"
     changes: dict[str, Any] = {"remote_state": remote.remote_state, "queue_position": remote.queue_position}
-    for key in ("started_at", "finished_at"):
+    for key in ("started_at", "finished_at", "expires_at"):
         if getattr(remote, key) is not None:
             changes[key] = getattr(remote, key)
     if remote.status is JobStatus.FAILED:

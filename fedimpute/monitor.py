@@ -22,7 +22,7 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fedimpute._http import USER_AGENT, build_client
@@ -30,6 +30,7 @@ from fedimpute.exceptions import (
     AuthenticationError,
     FedImputeError,
     MaintenanceError,
+    NotAvailableError,
     PermissionDeniedError,
     RemoteNotFoundError,
     ResultError,
@@ -88,6 +89,12 @@ def _alive(owner: str | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _ends(outcome: object) -> bool:
+    """Whether a fetched report says the job left the service's engine (its slot is free now).
+    Only jobs that were queued or running are fetched, so a terminal report is a change."""
+    return isinstance(outcome, RemoteNotFoundError) or (isinstance(outcome, RemoteJob) and outcome.status.is_terminal)
 
 
 def _unchanged(row: dict, remote: RemoteJob) -> bool:
@@ -190,6 +197,8 @@ class Monitor:
         for parent in {r["parent_id"] for r in rows if r["parent_id"]}:
             update_parent(self.store, parent)
         result.requests = self._requests - start
+        self._warn_expiring(result)
+        await self._check_health(result)
         return result
 
     async def _sweep_service(self, name: str, rows: list[dict], result: SweepResult) -> None:
@@ -252,8 +261,10 @@ class Monitor:
                 schedule.append(self._apply(row, outcome, interval, result, bulk))
             result.changed += self.store.apply_job_updates(bulk)
             self.store.schedule_polls(schedule)
-        tasks = [self._reconcile(adapter, r, by_key, bool(listed) or not adapter.lists_jobs, result)
-                 for r in orphans]
+            freed = sum(1 for outcome in fetched if _ends(outcome))
+            released = set(self.store.release_refused(adapter.name, freed)) if orphans else set()
+        tasks = [self._reconcile(adapter, r, by_key, bool(listed) or not adapter.lists_jobs, result,
+                                 released=r["job_id"] in released) for r in orphans]
         if self.auto_download:
             tasks += [self._download(r, result) for r in rows if r["status"] == "completed"]
         await asyncio.gather(*(guarded(t) for t in tasks))
@@ -297,17 +308,22 @@ class Monitor:
         else:
             bulk.append({"job_id": job_id, "status": outcome.status.value, "remote_state": outcome.remote_state,
                          "queue_position": outcome.queue_position, "started_at": outcome.started_at,
-                         "finished_at": outcome.finished_at, "error": outcome.error,
+                         "finished_at": outcome.finished_at, "expires_at": outcome.expires_at,
+                         "error": outcome.error,
                          "detail": f"remote state {outcome.remote_state}"})
         return job_id, 0, utcnow() + timedelta(seconds=interval)
 
     async def _reconcile(self, adapter: ImputationService, row: dict, by_key: dict[str, RemoteJob],
-                         searched: bool, result: SweepResult) -> None:
-        """A pending job: adopt it if the service has it; send it only when it surely does not."""
+                         searched: bool, result: SweepResult, *, released: bool = False) -> None:
+        """A pending job: adopt it if the service has it; send it only when it surely does not.
+
+        A job waiting for a slot goes out when one is free (:meth:`Hub.send` counts them); one the
+        service refused waits for a slot-free event (``released``) or its fallback timer."""
         job_id, state = row["job_id"], row["submit_state"]
         if state == "uploading" and _alive(row["submit_owner"]):
             return  # its uploader is still at work
-        if state in ("waiting_for_slot", "searching") and row["submit_after"] and row["submit_after"] > utcnow():
+        waiting = row["submit_after"] and row["submit_after"] > utcnow()
+        if (state == "waiting_for_slot" and waiting and not released) or (state == "searching" and waiting):
             return
         if state == "refused":
             return
@@ -354,6 +370,89 @@ class Monitor:
             result.messages.append(f"{job_id}: results: {exc}")
             return
         self.store.set_tracking(job_id, results_state="downloaded", results_error=None)
+
+    # -- service health and results about to expire (the end of each sweep) ------------------
+
+    #: Seconds between two health checks of one service (``FEDIMPUTE_HEALTH_PERIOD`` overrides; 0: none).
+    health_period: float = 900.0
+    #: A health check that takes longer records the service as down.
+    health_timeout: float = 20.0
+    #: Warn this long before a service deletes results that are not downloaded.
+    expiry_warning: timedelta = timedelta(hours=24)
+
+    def clock(self) -> datetime:
+        """Now, in UTC.  Health periods and expiry warnings read the time only here, so a test can
+        replace it on the instance to simulate days passing."""
+        return utcnow()
+
+    def _health_every(self) -> float:
+        import os
+
+        raw = os.environ.get("FEDIMPUTE_HEALTH_PERIOD", "").strip()
+        try:
+            return float(raw) if raw else self.health_period
+        except ValueError:
+            log.warning("FEDIMPUTE_HEALTH_PERIOD=%r is not a number of seconds; using %g", raw, self.health_period)
+            return self.health_period
+
+    async def _check_health(self, result: SweepResult) -> None:
+        """Check every enabled service whose newest recorded check is older than the period (the
+        store's time, so the period holds across processes and restarts); concurrently, time-limited.
+
+        Between two due times the store is not read at all (``_health_next``): a sweep every few
+        seconds would otherwise pay a DuckDB open each time to learn that nothing is due."""
+        every, now = self._health_every(), self.clock()
+        if every <= 0 or now < getattr(self, "_health_next", now):
+            return
+        period = timedelta(seconds=every)
+        due, next_due = self.store.services_due_for_health(now - period)
+        self._health_next = min(next_due + period if next_due else now + period, now + period)
+        if not due:
+            return
+        start = self._requests
+        records = await asyncio.gather(*(self._health_of(service) for service in due))
+        with self.store.session():
+            for record in records:
+                self.store.record_health(record)
+        result.requests += self._requests - start
+
+    async def _health_of(self, service) -> HealthRecord:
+        """One service's health, never an exception: a check that fails says why in its detail."""
+        try:
+            async with self.hub.adapter(service) as adapter:
+                record = await asyncio.wait_for(adapter.health(), self.health_timeout)
+        except TimeoutError:
+            record = HealthRecord(service=service.name, status=HealthStatus.DOWN,
+                                  detail=f"no answer within {self.health_timeout:.0f} s")
+        except NotAvailableError as exc:  # the protocol's extra is not installed: nothing to tell
+            record = HealthRecord(service=service.name, status=HealthStatus.UNKNOWN, detail=str(exc))
+        except FedImputeError as exc:
+            record = HealthRecord(service=service.name, status=HealthStatus.DOWN, detail=str(exc))
+        except Exception as exc:  # a bug must not stop the monitor; it is logged, and unknown is not down
+            log.warning("health check of %s failed", service.name, exc_info=True)
+            record = HealthRecord(service=service.name, status=HealthStatus.UNKNOWN,
+                                  detail=f"check failed: {type(exc).__name__}")
+        return record.model_copy(update={"checked_at": self.clock()})
+
+    def _warn_expiring(self, result: SweepResult) -> None:
+        """Warn once (log and job event) about completed jobs whose results the service deletes within
+        ``expiry_warning`` and that are not downloaded yet."""
+        now = self.clock()
+        if now < getattr(self, "_expiry_next", now):
+            return  # warnings are about a day ahead: looking once a minute is plenty
+        self._expiry_next = now + timedelta(minutes=1)
+        for job in self.store.expiring_jobs(now + self.expiry_warning):
+            left = job.expires_at - now
+            when = f"{job.expires_at:%Y-%m-%d %H:%M} UTC"
+            if left.total_seconds() > 0:
+                detail = (f"{job.service} deletes the results at {when} (in {left.total_seconds() / 3600:.0f} h) "
+                          f"and they are not downloaded yet; run `fedimpute results download {job.job_id}`")
+            else:
+                detail = (f"{job.service} was due to delete the results at {when} and they were never "
+                          f"downloaded; try `fedimpute results download {job.job_id}` now")
+            if self.store.warn_expiry(job.job_id, detail, now):
+                log.warning("job %s: %s", job.job_id, detail)
+                result.messages.append(f"{job.job_id}: {detail}")
 
     # -- watching ----------------------------------------------------------------------------
 

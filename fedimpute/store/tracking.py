@@ -14,6 +14,10 @@ __all__ = ["TrackingStore"]
 _TRACKING = {"submit_state", "submit_owner", "submit_after", "next_poll_at", "poll_failures", "results_state",
              "results_error"}
 ACTIVE = (JobStatus.PENDING.value, JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+#: Jobs that take one of a service's slots (what Cloudgene counts against "Only N jobs per user"): those
+#: the service holds, and those that may be reaching it (an upload under way or of unknown outcome).
+_HOLDS_SLOT = ("(j.status IN ('queued', 'running') OR (j.status = 'pending' "
+               "AND t.submit_state IN ('uploading', 'unknown', 'searching')))")
 
 
 class TrackingStore(StoreBase):
@@ -28,6 +32,48 @@ class TrackingStore(StoreBase):
         with self.tx() as con:
             con.execute(f"INSERT INTO job_tracking (job_id, {cols}) VALUES (?, {', '.join('?' * len(values))}) "
                         f"ON CONFLICT (job_id) DO UPDATE SET {updates}", [job_id, *values.values()])
+
+    def claim_slot(self, job_id: str, service: str, limit: int | None, owner: str) -> int | None:
+        """Mark ``job_id`` as uploading if ``service`` has a free slot, in one transaction.
+
+        ``limit`` is the service's ``max_concurrent_jobs`` (None: no limit known, always free).  With
+        no free slot the job is marked ``waiting_for_slot`` instead, with no time set: it goes out
+        when a slot frees.  Returns None when the slot was taken, else how many jobs hold the slots.
+        Counting and marking in one transaction keeps two senders from taking the last slot twice.
+        """
+        with self.tx() as con:
+            held = 0
+            if limit is not None:
+                held = con.execute(f"SELECT count(*) FROM jobs j LEFT JOIN job_tracking t USING (job_id) "
+                                   f"WHERE j.service = ? AND j.job_id <> ? AND {_HOLDS_SLOT}",
+                                   [service, job_id]).fetchone()[0]
+            free = limit is None or held < limit
+            fields = {"submit_state": "uploading", "submit_owner": owner} if free else \
+                {"submit_state": "waiting_for_slot", "submit_owner": None, "submit_after": None}
+            cols = ", ".join(fields)
+            con.execute(f"INSERT INTO job_tracking (job_id, {cols}) VALUES (?, {', '.join('?' * len(fields))}) "
+                        f"ON CONFLICT (job_id) DO UPDATE SET {', '.join(f'{k} = excluded.{k}' for k in fields)}",
+                        [job_id, *fields.values()])
+        return None if free else int(held)
+
+    def release_refused(self, service: str, slots: int) -> list[str]:
+        """A slot-free event: the ``slots`` oldest jobs the service refused for its quota may be sent again.
+
+        Jobs held back before any upload have no retry time and wait only for the count; a refused job
+        has a retry time (its fallback timer), cleared here, so each freed slot costs at most one upload.
+        """
+        if slots <= 0:
+            return []
+        with self.tx() as con:
+            rows = con.execute(
+                "SELECT t.job_id FROM job_tracking t JOIN jobs j USING (job_id) WHERE j.service = ? "
+                "AND j.status = 'pending' AND t.submit_state = 'waiting_for_slot' AND t.submit_after IS NOT NULL "
+                "ORDER BY j.created_at LIMIT ?", [service, slots]).fetchall()
+            ids = [r[0] for r in rows]
+            if ids:
+                con.execute(f"UPDATE job_tracking SET submit_after = NULL WHERE job_id IN "
+                            f"({', '.join('?' * len(ids))})", ids)
+        return ids
 
     def schedule_polls(self, rows: list[tuple[str, int, datetime]]) -> None:
         """Set ``(job_id, poll_failures, next_poll_at)`` of many jobs in one transaction."""

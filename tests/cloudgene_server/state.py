@@ -103,6 +103,8 @@ class CloudgeneSim:
         self.users: dict[str, User] = {}
         self.tokens: dict[str, Token] = {}
         self.jobs: dict[str, Job] = {}
+        self.quota_refusals = 0  # submits refused with "Only N jobs per user ..."
+        self.peak_in_engine: Counter = Counter()  # most jobs per user in the engine at once
         self.maintenance = False
         self.download_gets: Counter = Counter()
         self.upload_bytes = 0
@@ -216,6 +218,7 @@ class CloudgeneSim:
                 1 for j in self.jobs.values() if j.username == user.username and j.state in IN_ENGINE
             )
             if active >= self.max_running_per_user:
+                self.quota_refusals += 1
                 raise ApiError(
                     400, f"Only {self.max_running_per_user} jobs per user can be executed simultaneously."
                 )
@@ -290,6 +293,9 @@ class CloudgeneSim:
         )
         job.output_id, job.output_hash = self.new_serial(), secrets.token_hex(5)
         self.jobs[job_id] = job
+        in_engine = sum(1 for j in self.jobs.values() if j.username == user.username and
+                        (j.state in IN_ENGINE or j is job))
+        self.peak_in_engine[user.username] = max(self.peak_in_engine[user.username], in_engine)
         if job.panel is None:  # "Application X is not installed or wrong permissions." (job log only)
             job.state, job.start_time, job.end_time = FAILED, ms(now), ms(now)
         else:

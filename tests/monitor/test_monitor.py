@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
 from fedimpute.catalogue import make_service
 from fedimpute.hub import Hub
-from fedimpute.models import JobStatus
+from fedimpute.models import JobStatus, utcnow
 from fedimpute.monitor import Monitor, MonitorBusyError
 from fedimpute.services.base import SubmitOptions
 from tests.cloudgene_server import Fault
@@ -123,18 +124,61 @@ async def test_token_refused__stops_polling_that_service(hub, cloudgene_sim, vcf
     assert hub.store.get_job(job.job_id).status is not JobStatus.FAILED
 
 
-async def test_quota__waiting_job_goes_out_when_a_slot_frees(hub, cloudgene_sim, vcf):
-    cloudgene_sim.max_running_per_user = 1
-    cloudgene_sim.step_seconds = 30  # the first job holds the only slot until the test advances it
+async def test_quota__refused_job_goes_out_in_the_sweep_that_sees_a_slot_free(hub, cloudgene_sim, vcf):
+    cloudgene_sim.max_running_per_user = 1  # the service's quota; the catalogue does not know it
+    cloudgene_sim.step_seconds = 3600  # nothing moves unless the test advances it
     first = await hub.submit([vcf], "sim", OPTS, owner="t")
     second = await hub.submit([vcf], "sim", OPTS, owner="t")
     assert second.status is JobStatus.PENDING and hub.store.tracking(second.job_id)["submit_state"] == "waiting_for_slot"
-    hub.store.set_tracking(second.job_id, submit_after=None)  # no 60 s wait in the test
+    assert cloudgene_sim.quota_refusals == 1
     monitor = Monitor(hub)
+    for _ in range(3):  # the first job runs: the refused one is not uploaded again
+        await monitor.sweep(force=True)
+    assert cloudgene_sim.quota_refusals == 1 and len(cloudgene_sim.jobs) == 1
+    while hub.store.get_job(first.job_id).status is not JobStatus.COMPLETED:
+        cloudgene_sim.advance(first.remote_id)
+        await monitor.sweep(force=True)
+    # the sweep that recorded the first job's end sent the second one
+    assert hub.store.get_job(second.job_id).remote_id is not None and len(cloudgene_sim.jobs) == 2
     await _until_idle(monitor, cloudgene_sim)
-    assert hub.store.get_job(first.job_id).status is JobStatus.COMPLETED
     assert hub.store.get_job(second.job_id).status is JobStatus.COMPLETED
-    assert len(cloudgene_sim.jobs) == 2
+    assert cloudgene_sim.quota_refusals == 1
+
+
+async def test_quota__max_concurrent_jobs_holds_jobs_back_before_any_upload(hub, cloudgene_sim, vcf):
+    hub.store.add_service(make_service("sim", "cloudgene", hub.store.get_service("sim").url,
+                                       settings=["poll_interval=0", "max_concurrent_jobs=1"]), replace=True)
+    cloudgene_sim.max_running_per_user = 1
+    cloudgene_sim.step_seconds = 3600
+    jobs = await asyncio.gather(*(hub.submit([vcf], "sim", OPTS, owner="t") for _ in range(3)))
+    assert sorted(j.status.value for j in jobs) == ["pending", "pending", "queued"]
+    assert len(cloudgene_sim.jobs) == 1 and cloudgene_sim.quota_refusals == 0
+    waiting = [j for j in jobs if j.status is JobStatus.PENDING]
+    assert all("max_concurrent_jobs" in (j.error or "") for j in waiting)
+    assert {hub.store.tracking(j.job_id)["submit_state"] for j in waiting} == {"waiting_for_slot"}
+    monitor = Monitor(hub)
+    for _ in range(200):
+        await monitor.sweep(force=True)
+        statuses = [hub.store.get_job(j.job_id).status for j in jobs]
+        assert sum(s in (JobStatus.QUEUED, JobStatus.RUNNING) for s in statuses) <= 1
+        if not monitor.store.jobs_to_visit(include_not_due=True):
+            break
+        running = [j for j in cloudgene_sim.jobs.values() if j.due is not None]
+        if running:
+            cloudgene_sim.advance(running[0].id)
+    assert all(hub.store.get_job(j.job_id).status is JobStatus.COMPLETED for j in jobs)
+    assert cloudgene_sim.peak_in_engine == {"alice": 1}
+    assert cloudgene_sim.quota_refusals <= 1 and len(cloudgene_sim.jobs) == 3
+
+
+async def test_quota__refused_job_falls_back_to_a_timer(hub, cloudgene_sim, vcf):
+    """Slots taken by jobs fedimpute does not know (submitted on the web) free no event here."""
+    cloudgene_sim.max_running_per_user = 1
+    cloudgene_sim.step_seconds = 3600
+    await hub.submit([vcf], "sim", OPTS, owner="t")
+    job = await hub.submit([vcf], "sim", OPTS, owner="t")
+    after = hub.store.tracking(job.job_id)["submit_after"]
+    assert after is not None and after > utcnow() + timedelta(minutes=4)
 
 
 async def test_fan_out__parent_follows_children(hub, cloudgene_url, cloudgene_sim, vcf):
