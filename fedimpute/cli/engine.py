@@ -23,6 +23,8 @@ def _print_status(status: dict, as_json: bool) -> None:
     out.print(f"local engine: {state}", markup=False)
     out.print(f"panels: {', '.join(status['panels']) or 'none (add one with `fedimpute engine add-panel`)'}",
               markup=False)
+    if status.get("tools"):  # checked when the engine started (fedimpute.engine.toolcheck)
+        out.print("tools: " + ", ".join(f"{t} {v}" for t, v in status["tools"].items()), markup=False)
     if status["missing_tools"]:
         err.print(f"warning: missing tools: {', '.join(status['missing_tools'])}", markup=False)
 
@@ -95,7 +97,7 @@ def _demo_job():
     """The demo's completed job: the one from an earlier run, else a new one, imputed and downloaded."""
     import asyncio
 
-    from fedimpute.cli._common import default_owner
+    from fedimpute.owners import default_owner
     from fedimpute.engine.demo import prepare_demo
     from fedimpute.hub import Hub
     from fedimpute.models import JobStatus

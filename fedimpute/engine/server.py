@@ -19,6 +19,7 @@ import httpx
 
 from fedimpute.catalogue import make_service
 from fedimpute.engine.sapporo import SapporoServer
+from fedimpute.engine.toolcheck import check_tools
 from fedimpute.engine.tools import missing_tools
 from fedimpute.paths import home_dir
 from fedimpute.store import Store
@@ -57,7 +58,8 @@ def engine_status(home: Path | None = None) -> dict[str, Any]:
     return {"running": running, "pid": state.get("pid") if running else None,
             "url": state.get("url") if running else None, "started_at": state.get("started_at") if running else None,
             "workdir": str(home / "engine"), "panels": [p.panel_id for p in registry_panels(LOCAL, home)],
-            "missing_tools": missing_tools("bcftools", "tabix", "minimac4", "beagle", "eagle")}
+            "missing_tools": missing_tools("bcftools", "tabix", "minimac4", "beagle", "eagle"),
+            "tools": state.get("tools") if running else None}
 
 
 def engine_start(port: int | None = None, home: Path | None = None) -> dict[str, Any]:
@@ -65,9 +67,13 @@ def engine_start(port: int | None = None, home: Path | None = None) -> dict[str,
     home = home_dir(home)
     status = engine_status(home)
     if not status["running"]:
+        # Before anything is launched: the tools must be the programs and versions the workflow was
+        # tested with (raises a clear ToolCheckError otherwise). Their versions are kept for provenance.
+        tools = check_tools()
         server = SapporoServer(home / "engine", port=port or 0, cancel_grace_seconds=2).start(timeout=60)
+        started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         _state_file(home).write_text(json.dumps({"pid": server.proc.pid, "port": server.port, "url": server.url,
-                                                 "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}))
+                                                 "started_at": started, "tools": tools}))
         status = engine_status(home)
     service = make_service(LOCAL, "local", status["url"], description="fedimpute local imputation engine",
                            location="this machine", settings=["workflow=impute", "panels=local",

@@ -15,7 +15,7 @@ TOOLS = {
     "bgzip": ("tabix", "htslib"),
     "minimac4": ("minimac4", "minimac4"),
     "beagle": ("beagle", "beagle"),
-    "eagle": ("bio-eagle", "eagle"),
+    "eagle": ("bio-eagle", "eagle2"),  # bioconda's `eagle` is an unrelated web tool
 }
 _ALIASES = {"eagle": ("bio-eagle", "eagle")}
 
