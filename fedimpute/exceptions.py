@@ -23,6 +23,7 @@ The tree, so callers can catch at the depth they care about::
     │       ├── MaintenanceError        503 maintenance
     │       └── ServiceUnavailableError 5xx, timeouts, refused or reset connections, garbage bodies
     ├── ResultError                     a downloaded result cannot be trusted or opened
+    │   ├── ResultsExpiredError         the service deleted the results (retention period over)
     │   ├── IntegrityError              size or checksum mismatch, JSON error body instead of data
     │   └── ArchiveError                wrong password, unsafe member path, corrupt archive
     └── StoreError                      the DuckDB store
@@ -58,6 +59,7 @@ __all__ = [
     "RemoteNotFoundError",
     "RemoteRejectedError",
     "ResultError",
+    "ResultsExpiredError",
     "ServiceError",
     "ServiceNotFoundError",
     "ServiceUnavailableError",
@@ -191,6 +193,10 @@ class ServiceUnavailableError(TransientServiceError):
 
 class ResultError(FedImputeError):
     """A result file cannot be trusted or opened."""
+
+
+class ResultsExpiredError(ResultError):
+    """The service has deleted the job's results (retired after its retention period)."""
 
 
 class IntegrityError(ResultError):

@@ -23,9 +23,11 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fedimpute._http import USER_AGENT, build_client
+import httpx
+
+from fedimpute._http import USER_AGENT
 from fedimpute.exceptions import (
     AuthenticationError,
     FedImputeError,
@@ -33,13 +35,16 @@ from fedimpute.exceptions import (
     NotAvailableError,
     PermissionDeniedError,
     RemoteNotFoundError,
-    ResultError,
+    ResultsExpiredError,
     ServiceError,
     TransientServiceError,
 )
-from fedimpute.hub import Hub, apply_remote, process_id, update_parent
+from fedimpute.jobs import apply_reports, mark_lost, process_id, update_parent
 from fedimpute.models import HealthRecord, HealthStatus, JobStatus, utcnow
 from fedimpute.services.base import ImputationService, RemoteJob
+
+if TYPE_CHECKING:
+    from fedimpute.hub import Hub
 
 __all__ = ["LEASE", "Monitor", "MonitorBusyError", "SweepResult"]
 
@@ -97,20 +102,12 @@ def _ends(outcome: object) -> bool:
     return isinstance(outcome, RemoteNotFoundError) or (isinstance(outcome, RemoteJob) and outcome.status.is_terminal)
 
 
-def _unchanged(row: dict, remote: RemoteJob) -> bool:
-    """Nothing to record: same state and queue position, and no messages, outputs or password."""
-    return (remote.status.value == row["status"] and remote.remote_state == row["remote_state"]
-            and remote.queue_position == row["queue_position"] and not remote.steps and not remote.outputs
-            and remote.password is None)
-
-
 class Monitor:
     """Sweeps the active jobs of one FEDIMPUTE_HOME; use :meth:`sweep` once or :meth:`watch`."""
 
-    def __init__(self, hub: Hub | None = None, *, concurrency: int = 4, lease_ttl: float = 30.0,
+    def __init__(self, hub: Hub, *, concurrency: int = 4, lease_ttl: float = 30.0,
                  auto_download: bool = True, resend_grace: float = RESEND_GRACE) -> None:
-        self.hub = hub or Hub()
-        self.store = self.hub.store
+        self.store = hub.store
         self.owner = f"{process_id()}:{uuid.uuid4().hex[:6]}"
         self.concurrency, self.lease_ttl, self.auto_download = concurrency, lease_ttl, auto_download
         self.resend_grace = resend_grace
@@ -118,18 +115,12 @@ class Monitor:
         self._holding = False  # set by acquire(): watch/wait_for keep the lease between sweeps
         self._service_backoff: dict[str, float] = {}
         self._requests = 0
-        base_factory = self.hub._client_factory
 
-        async def count(request) -> None:
+        async def count(request: httpx.Request) -> None:  # every request, named as the monitor's
             self._requests += 1
+            request.headers["User-Agent"] = f"{USER_AGENT} monitor/{self.owner}"
 
-        def factory(service):
-            client = base_factory(service) if base_factory else build_client(service.url)
-            client.headers["User-Agent"] = f"{USER_AGENT} monitor/{self.owner}"
-            client.event_hooks["request"].append(count)
-            return client
-
-        self.hub = Hub(self.store, self.hub.credentials, client_factory=factory)
+        self.hub = hub.with_request_hook(count)
 
     # -- the lease ---------------------------------------------------------------------------
 
@@ -254,12 +245,13 @@ class Monitor:
             self._pause_service(adapter.name, fetched[0], status, result)  # the service, not the jobs, is ill
             return
         interval = self.hub.poll_interval(adapter.config)
-        schedule: list[tuple[str, int, Any]] = []
-        bulk: list[dict[str, Any]] = []
         with self.store.session():  # thousands of updates: one connection, and bulk statements
-            for row, outcome in zip(active, fetched, strict=True):
-                schedule.append(self._apply(row, outcome, interval, result, bulk))
-            result.changed += self.store.apply_job_updates(bulk)
+            schedule = [self._next_poll(row, outcome, interval, result) for row, outcome in zip(active, fetched,
+                                                                                                strict=True)]
+            reports = [(row, o) for row, o in zip(active, fetched, strict=True) if isinstance(o, RemoteJob)]
+            lost = [row for row, o in zip(active, fetched, strict=True) if isinstance(o, RemoteNotFoundError)]
+            result.changed += apply_reports(self.store, self.hub.credentials, reports)
+            result.changed += mark_lost(self.store, lost, "the service no longer knows this job") if lost else 0
             self.store.schedule_polls(schedule)
             freed = sum(1 for outcome in fetched if _ends(outcome))
             released = set(self.store.release_refused(adapter.name, freed)) if orphans else set()
@@ -285,10 +277,9 @@ class Monitor:
         except (RemoteNotFoundError, TransientServiceError) as exc:
             return exc
 
-    def _apply(self, row: dict, outcome, interval: float, result: SweepResult,
-               bulk: list[dict[str, Any]]) -> tuple[str, int, Any]:
-        """Record one fetched job: plain state changes go to ``bulk``; jobs with messages, outputs,
-        a password or a parent go through :func:`apply_remote`.  Returns the job's next poll."""
+    def _next_poll(self, row: dict, outcome: object, interval: float, result: SweepResult) -> tuple[str, int, Any]:
+        """When to poll a fetched job next: after its interval, or after a back-off when the service
+        failed to answer for it (the job is not failed because the service hiccuped)."""
         job_id = row["job_id"]
         result.polled += 1
         if isinstance(outcome, TransientServiceError):
@@ -296,21 +287,6 @@ class Monitor:
             result.errors += 1
             result.messages.append(f"{job_id}: {outcome}")
             return job_id, failures, utcnow() + timedelta(seconds=backoff(failures))
-        if isinstance(outcome, RemoteNotFoundError):
-            bulk.append({"job_id": job_id, "status": JobStatus.FAILED.value, "remote_state": row["remote_state"],
-                         "error": str(outcome), "detail": "the service no longer knows this job"})
-        elif _unchanged(row, outcome):
-            pass
-        elif outcome.steps or outcome.outputs or outcome.password is not None or row["parent_id"]:
-            job = self.store.get_job(job_id)
-            if apply_remote(self.store, self.hub.credentials, job, outcome).status is not job.status:
-                result.changed += 1
-        else:
-            bulk.append({"job_id": job_id, "status": outcome.status.value, "remote_state": outcome.remote_state,
-                         "queue_position": outcome.queue_position, "started_at": outcome.started_at,
-                         "finished_at": outcome.finished_at, "expires_at": outcome.expires_at,
-                         "error": outcome.error,
-                         "detail": f"remote state {outcome.remote_state}"})
         return job_id, 0, utcnow() + timedelta(seconds=interval)
 
     async def _reconcile(self, adapter: ImputationService, row: dict, by_key: dict[str, RemoteJob],
@@ -329,9 +305,9 @@ class Monitor:
             return
         found = by_key.get(job_id)
         if found is not None:
-            self.hub.adopt(job_id, found.remote_id, detail=f"found on {adapter.name} as {found.remote_id} after "
-                           "an interrupted submission")
-            apply_remote(self.store, self.hub.credentials, self.store.get_job(job_id), found)
+            self.hub.jobs.adopt(job_id, found.remote_id, detail=f"found on {adapter.name} as {found.remote_id} "
+                                "after an interrupted submission")
+            apply_reports(self.store, self.hub.credentials, [(self.store.get_job(job_id).model_dump(), found)])
             result.changed += 1
             return
         if self._needs_search(row) and not searched:
@@ -344,7 +320,7 @@ class Monitor:
             if row["submit_after"] and row["submit_after"] > utcnow():
                 return
         try:
-            job = await self.hub.send(job_id)
+            job = await self.hub.jobs.send(job_id)
         except ServiceError as exc:
             result.errors += 1
             result.messages.append(f"{job_id}: {exc}")
@@ -353,18 +329,13 @@ class Monitor:
             result.changed += 1
 
     async def _download(self, row: dict, result: SweepResult) -> None:
+        """Fetch a completed job's results; a failure is retried later, deleted results are final."""
         job_id = row["job_id"]
         try:
             await self.hub.download_results(job_id)
-        except ResultError as exc:
-            expired = "deleted the results" in str(exc)
-            self.store.set_tracking(job_id, results_state="expired" if expired else None, results_error=str(exc),
-                                    next_poll_at=utcnow() + timedelta(seconds=backoff(2, 30)))
-            result.errors += 1
-            result.messages.append(f"{job_id}: results: {exc}")
-            return
         except FedImputeError as exc:
-            self.store.set_tracking(job_id, results_error=str(exc),
+            expired = isinstance(exc, ResultsExpiredError)
+            self.store.set_tracking(job_id, results_state="expired" if expired else None, results_error=str(exc),
                                     next_poll_at=utcnow() + timedelta(seconds=backoff(2, 30)))
             result.errors += 1
             result.messages.append(f"{job_id}: results: {exc}")

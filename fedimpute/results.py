@@ -11,17 +11,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fedimpute.archives import extract_archive, verify_md5_sidecar
 from fedimpute.downloads import safe_join
-from fedimpute.exceptions import ResultError, UsageError
+from fedimpute.exceptions import ResultsExpiredError, UsageError
+from fedimpute.jobs.lifecycle import JobLifecycle
 from fedimpute.models import JobStatus, ResultFile, utcnow
 from fedimpute.paths import results_dir
 from fedimpute.services.base import RemoteFile
-
-if TYPE_CHECKING:
-    from fedimpute.hub import Hub
 
 __all__ = ["download_results", "sha256_of"]
 
@@ -41,38 +39,39 @@ def _already_have(record: ResultFile | None) -> bool:
     return path.is_file() and path.stat().st_size == record.size and sha256_of(path) == record.sha256
 
 
-def _all_local(hub: Hub, job_id: str) -> bool:
+def _all_local(jobs: JobLifecycle, job_id: str) -> bool:
     """True when the job finished and every listed file is on disk and verified: no request needed."""
-    job = hub.store.get_job(job_id)
-    records = hub.store.result_files(job_id)
+    job = jobs.store.get_job(job_id)
+    records = jobs.store.result_files(job_id)
     return job.status is JobStatus.COMPLETED and bool(records) and all(_already_have(r) for r in records)
 
 
-async def _fetch(hub: Hub, job_id: str, dest: Path, progress) -> dict[str, Path]:
+async def _fetch(jobs: JobLifecycle, job_id: str, dest: Path, progress) -> dict[str, Path]:
     """Download what is missing; return name -> local path for every output file."""
-    job, remote = await hub.refresh(job_id)
+    job, remote = await jobs.refresh(job_id)
     if remote is None:
         raise UsageError(f"job {job_id} has no remote id (it never reached the service); nothing to download")
     if remote.results_expired:
-        raise ResultError(f"the service deleted the results of job {job_id} (retired); they cannot be downloaded")
+        raise ResultsExpiredError(f"the service deleted the results of job {job_id} (retired); they cannot be "
+                                  "downloaded")
     if job.status is not JobStatus.COMPLETED:
         raise UsageError(f"job {job_id} is {job.status.value}; results can be downloaded once it is completed "
                          f"(`fedimpute jobs wait {job_id}`)")
-    known = {r.name: r for r in hub.store.result_files(job_id)}
+    known = {r.name: r for r in jobs.store.result_files(job_id)}
     local: dict[str, Path] = {}
-    async with hub.adapter(job.service) as adapter:
+    async with jobs.source.adapter(job.service) as adapter:
         for remote_file in remote.outputs:
-            local[remote_file.name] = await _fetch_one(hub, adapter, job_id, remote_file, dest,
+            local[remote_file.name] = await _fetch_one(jobs, adapter, job_id, remote_file, dest,
                                                        known.get(remote_file.name), progress)
     return local
 
 
-async def _fetch_one(hub, adapter, job_id: str, remote: RemoteFile, dest: Path, record, progress) -> Path:
+async def _fetch_one(jobs: JobLifecycle, adapter, job_id: str, remote: RemoteFile, dest: Path, record, progress) -> Path:
     if _already_have(record):
         return Path(record.path)
     report = (lambda done, total: progress(remote.name, done, total)) if progress else None
     got = await adapter.download(remote, dest, progress=report)
-    hub.store.upsert_result_file(ResultFile(job_id=job_id, name=remote.name, size=got.size, sha256=got.sha256,
+    jobs.store.upsert_result_file(ResultFile(job_id=job_id, name=remote.name, size=got.size, sha256=got.sha256,
                                             path=str(got.path), downloaded_at=utcnow()))
     return got.path
 
@@ -88,26 +87,26 @@ def _verify_sidecars(local: dict[str, Path]) -> None:
             verify_md5_sidecar(md5.hexdigest(), path, data.name)
 
 
-def _password(hub: Hub, job_id: str, given: str | None) -> str | None:
+def _password(jobs: JobLifecycle, job_id: str, given: str | None) -> str | None:
     if given:
         return given
-    stored = hub.credentials.password(job_id)
+    stored = jobs.credentials.password(job_id)
     return stored.get_secret_value() if stored else None
 
 
-async def download_results(hub: Hub, job_id: str, dest: Path | None = None, *, password: str | None = None,
+async def download_results(jobs: JobLifecycle, job_id: str, dest: Path | None = None, *, password: str | None = None,
                            progress: Callable[[str, int, int], None] | None = None) -> list[dict[str, Any]]:
     """Download, verify, decrypt and extract; return ``{name, size, sha256, path, extracted}`` per file."""
-    dest = (dest or results_dir(hub.store.home, job_id)).resolve()
+    dest = (dest or results_dir(jobs.store.home, job_id)).resolve()
     dest.mkdir(parents=True, exist_ok=True)
-    if _all_local(hub, job_id):
-        local = {r.name: Path(r.path) for r in hub.store.result_files(job_id)}
+    if _all_local(jobs, job_id):
+        local = {r.name: Path(r.path) for r in jobs.store.result_files(job_id)}
     else:
-        local = await _fetch(hub, job_id, dest, progress)
+        local = await _fetch(jobs, job_id, dest, progress)
     _verify_sidecars(local)
-    secret = _password(hub, job_id, password)
+    secret = _password(jobs, job_id, password)
     out = []
-    for record in hub.store.result_files(job_id):
+    for record in jobs.store.result_files(job_id):
         if record.name not in local:
             continue
         extracted: list[str] = []

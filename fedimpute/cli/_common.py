@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import sys
@@ -11,6 +10,7 @@ from typing import Any
 from rich.console import Console
 
 from fedimpute.credentials import Credentials
+from fedimpute.owners import default_owner
 from fedimpute.store import Store
 
 __all__ = ["credentials", "default_owner", "emit_json", "err", "out", "store"]
@@ -26,18 +26,6 @@ def store() -> Store:
 
 def credentials() -> Credentials:
     return Credentials()
-
-
-def default_owner(owner: str | None = None) -> str:
-    """The contract's owner rule: ``--owner``, else ``FEDIMPUTE_USER``, else the OS login name."""
-    if owner:
-        return owner
-    if os.environ.get("FEDIMPUTE_USER"):
-        return os.environ["FEDIMPUTE_USER"]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry in some containers
-        return "unknown"
 
 
 def emit_json(document: Any) -> None:

@@ -91,7 +91,7 @@ def refresh(
     """One monitoring sweep over every active job: {polled, changed, requests, errors}."""
     from fedimpute.monitor import Monitor
 
-    monitor = Monitor()
+    monitor = Monitor(Hub())
     if not monitor.acquire(wait=10):
         raise FedImputeError("another monitor is polling this FEDIMPUTE_HOME; its results are in the store "
                              "(`fedimpute jobs list`)")
@@ -120,7 +120,7 @@ def watch(tick: Annotated[float, typer.Option("--tick", help="Seconds between sw
             err.print(f"  {line}", markup=False)
 
     try:
-        asyncio.run(Monitor().watch(tick=tick, on_sweep=report))
+        asyncio.run(Monitor(Hub()).watch(tick=tick, on_sweep=report))
     except KeyboardInterrupt:
         err.print("stopped watching; jobs go on on their services")
         return

@@ -14,6 +14,8 @@ from fedimpute.cli._common import default_owner, emit_json, err, out
 from fedimpute.cli._progress import status_reporter, transfer_progress
 from fedimpute.exceptions import FedImputeError, UsageError
 from fedimpute.hub import Hub
+from fedimpute.jobs import PreflightFailedError
+from fedimpute.jobs import submit as submit_jobs
 from fedimpute.services.base import SubmitOptions
 
 __all__ = ["panels", "results_download", "submit"]
@@ -62,25 +64,19 @@ def _submit_json(job) -> dict:
             "remote_id": job.remote_id, "status": job.status.value, "owner": job.owner}
 
 
-async def _submit_all(hub: Hub, files: list[Path], services: list[str], options: SubmitOptions, owner: str,
-                      wait: bool, download: Path | None) -> list:
+async def _submit_all(hub: Hub, files: list[Path], services: list[str], options: SubmitOptions, owner: str, *,
+                      check: bool, wait: bool, download: Path | None) -> list:
     """One service: one job.  Several: a fan-out parent and one child per service."""
     with transfer_progress() as update:
-        if len(services) == 1:
-            jobs = [await hub.submit(files, services[0], options, owner=owner,
-                                     progress=lambda done, total: update(f"upload to {services[0]}", done, total))]
-        else:
-            parent, jobs = await hub.submit_many(files, services, options, owner=owner, progress=update)
-            err.print(f"fan-out {parent.job_id}: {len(jobs)} jobs", markup=False)
+        parent, jobs = await submit_jobs(hub.jobs, files, services, options, owner=owner, check=check,
+                                         progress=update)
+    if parent is not None:
+        err.print(f"fan-out {parent.job_id}: {len(jobs)} jobs", markup=False)
     for job in jobs:
         where = f"as {job.remote_id}" if job.remote_id else f"(pending: {job.error})"
         err.print(f"submitted {job.job_id} to {job.service} {where}", markup=False)
     if wait:
-        from fedimpute.monitor import Monitor
-
-        monitor = Monitor(hub)
-        jobs = [await monitor.wait_for(j.job_id, tick=min(2.0, hub.poll_interval(hub.store.get_service(j.service))),
-                                       on_update=status_reporter()) for j in jobs]
+        jobs = [await hub.wait(j.job_id, on_update=status_reporter()) for j in jobs]
     if download is not None:
         for job in jobs:
             if job.status.value == "completed":
@@ -116,13 +112,15 @@ def submit(
     if mode not in (None, "imputation", "qc-only"):
         raise UsageError(f"--mode must be imputation or qc-only, got {mode!r}")
     hub = Hub()
-    if not skip_check:
-        _preflight(hub, files, service, build, phasing)
     options = SubmitOptions(panel=panel, build=build, population=population, phasing=phasing,
                             r2_filter=r2_filter, mode=mode, name=name, meta=meta, aes=aes,
                             password=SecretStr(password) if password else None)
-    jobs = asyncio.run(_submit_all(hub, files, service, options, default_owner(owner), wait or download is not None,
-                                   download))
+    try:
+        jobs = asyncio.run(_submit_all(hub, files, service, options, default_owner(owner), check=not skip_check,
+                                       wait=wait or download is not None, download=download))
+    except PreflightFailedError as exc:
+        _print_failures(exc)
+        raise
     docs = [_submit_json(j) for j in jobs]
     if as_json:
         emit_json(docs if len(service) > 1 else docs[0])
@@ -133,19 +131,12 @@ def submit(
         raise typer.Exit(1)
 
 
-def _preflight(hub: Hub, files: list[Path], services: list[str], build: str | None, phasing: str | None) -> None:
-    """The servers' input rules, locally, before any byte is sent: a failing check exits 2."""
-    from fedimpute.preflight import run_preflight_for_submit
-
-    for name in services:
-        report = run_preflight_for_submit(files, hub.store.get_service(name), build=build, phasing=phasing)
-        for path, check in report.failures():
-            err.print(f"fail {check.id} ({Path(path).name}): {check.message}", markup=False)
-            if check.fix:
-                err.print(f"  fix: {check.fix}", markup=False)
-        if not report.ok:
-            raise UsageError(f"the pre-flight check failed for {name} ({report.summary()}); nothing was uploaded. "
-                             "Fix the files (`fedimpute check FILE --fix OUT_DIR` helps), or pass --skip-check")
+def _print_failures(exc: PreflightFailedError) -> None:
+    """Each failing check and its fix, before the one-line error."""
+    for path, check in exc.report.failures():
+        err.print(f"fail {check.id} ({Path(path).name}): {check.message}", markup=False)
+        if check.fix:
+            err.print(f"  fix: {check.fix}", markup=False)
 
 
 def results_download(

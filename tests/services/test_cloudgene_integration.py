@@ -10,6 +10,7 @@ from fedimpute.catalogue import make_service
 from fedimpute.credentials import Credentials
 from fedimpute.exceptions import ResultError
 from fedimpute.hub import Hub
+from fedimpute.jobs import PreflightFailedError
 from fedimpute.models import JobStatus, MessageLevel
 from fedimpute.services.base import SubmitOptions
 from tests.cloudgene_server.fixtures import ALICE_TOKEN
@@ -109,7 +110,11 @@ async def test_cancel__running_job_reaches_remote_state_6(hub, cloudgene_sim, vc
 
 async def test_qc_failure__too_few_samples(hub, cloudgene_sim, tmp_path):
     small = write_vcf(tmp_path / "small.vcf.gz", samples=5)
-    job = await hub.submit([small], "sim", SubmitOptions(panel="hapmap-2", build="hg19"), owner="t")
+    with pytest.raises(PreflightFailedError, match="pre-flight check failed for sim"):
+        await hub.submit([small], "sim", SubmitOptions(panel="hapmap-2", build="hg19"), owner="t")
+    assert hub.store.list_jobs() == [] and not cloudgene_sim.jobs  # nothing recorded, nothing sent
+    # the server's own QC, when the check is skipped explicitly
+    job = await hub.submit([small], "sim", SubmitOptions(panel="hapmap-2", build="hg19"), owner="t", check=False)
     job = await hub.wait(job.job_id, timeout=60)
     assert job.status is JobStatus.FAILED and job.remote_state == "5"
     assert "At least 20 samples must be uploaded." in job.error

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import panel as pn
 from bokeh.document import Document
 
@@ -18,6 +20,8 @@ from fedimpute.ui import (
 )
 from fedimpute.ui.state import HubState, JobDetailState, JobListState, SubmissionState
 from tests.ui.data import XSS_IMG
+
+FIXTURE = Path(__file__).resolve().parents[1] / "data" / "engine" / "array.vcf.gz"
 
 
 def render(viewable) -> None:
@@ -69,13 +73,14 @@ def test_service_catalogue__health_and_token_status(alice_state):
     assert rows.loc["michigan", "token"].startswith("missing")
 
 
-def test_submit_form__submit_enabled_only_when_nothing_blocks(store, alice_state, monkeypatch):
-    monkeypatch.setattr("fedimpute.ui.state.submission.PREFLIGHT_AVAILABLE", False)
+async def test_submit_form__submit_enabled_only_when_nothing_blocks(store, alice_state):
     form = SubmitForm(submission=SubmissionState(hub_state=alice_state))
     render(form)
     assert form._submit.disabled and "add input files" in form._ready.object
     form.submission.services = ["local"]
-    form.submission.add_uploads({"a.vcf.gz": b"x"})
+    form.submission.add_uploads({"a.vcf.gz": FIXTURE.read_bytes()})
+    assert form._submit.disabled and "run the pre-flight check" in form._ready.object
+    await form.submission.run_preflight()
     assert not form._submit.disabled and "ready to submit" in form._ready.object
 
 

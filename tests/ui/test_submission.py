@@ -12,10 +12,9 @@ from fedimpute.hub import Hub
 from fedimpute.models import Job, JobStatus
 from fedimpute.services.cloudgene_schema import AppSchema
 from fedimpute.ui.options import _from_schema, default_choices, merge_choices
-from fedimpute.ui.state import PREFLIGHT_AVAILABLE, HubState, SubmissionState
+from fedimpute.ui.state import HubState, SubmissionState
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "engine" / "array.vcf.gz"
-needs_preflight = pytest.mark.skipif(not PREFLIGHT_AVAILABLE, reason="fedimpute.preflight is not installed")
 
 
 class RecordingHub(Hub):
@@ -23,7 +22,8 @@ class RecordingHub(Hub):
 
     calls: ClassVar[list] = []
 
-    async def submit(self, files, service, options, *, owner, parent_id=None, progress=None) -> Job:
+    async def submit(self, files, service, options, *, owner, check=True, reports=None, progress=None) -> Job:
+        assert check and reports and reports[service].ok  # the form hands over the check it showed
         self.calls.append((files, service, options, owner))
         if progress:
             progress(50, 100)
@@ -64,7 +64,6 @@ def test_submission__uploads_go_under_the_users_folder(submission):
     assert submission.files == paths
 
 
-@needs_preflight
 async def test_submission__submit_waits_for_a_passing_preflight(submission):
     submission.services = ["local"]
     upload(submission)
@@ -74,7 +73,6 @@ async def test_submission__submit_waits_for_a_passing_preflight(submission):
     assert set(submission.checks["service"]) == {"local"}
 
 
-@needs_preflight
 async def test_submission__changing_inputs_drops_the_report(submission):
     submission.services = ["local"]
     upload(submission)
@@ -83,7 +81,6 @@ async def test_submission__changing_inputs_drops_the_report(submission):
     assert submission.reports == {} and "run the pre-flight check" in submission.blockers
 
 
-@needs_preflight
 async def test_submission__report_for_inputs_changed_meanwhile_is_dropped(submission):
     submission.services = ["local"]
     upload(submission)
@@ -99,7 +96,6 @@ async def test_submission__report_for_inputs_changed_meanwhile_is_dropped(submis
     assert submission.reports == {} and "run the pre-flight check" in submission.blockers
 
 
-@needs_preflight
 async def test_submission__failing_check_blocks_submit(submission, tmp_path):
     submission.services = ["local"]
     submission.add_uploads({"broken.vcf.gz": b"this is not a vcf"})
@@ -110,9 +106,9 @@ async def test_submission__failing_check_blocks_submit(submission, tmp_path):
 
 
 async def test_submission__records_the_signed_in_user_as_owner(submission, monkeypatch):
-    monkeypatch.setattr("fedimpute.ui.state.submission.PREFLIGHT_AVAILABLE", False)
     submission.param.update(services=["local"], job_name="my <b>job</b>")
     upload(submission)
+    await submission.run_preflight()
     jobs = await submission.submit()
     assert [j.owner for j in jobs] == ["alice"] and RecordingHub.calls[0][3] == "alice"
     options = RecordingHub.calls[0][2]

@@ -6,7 +6,7 @@ import panel as pn
 import param
 
 from fedimpute.ui.components._notes import NOTE_CSS
-from fedimpute.ui.state import PREFLIGHT_AVAILABLE, SubmissionState
+from fedimpute.ui.state import SubmissionState
 from fedimpute.ui.tables import make_table, update_table
 from fedimpute.ui.text import note_html
 
@@ -15,9 +15,6 @@ __all__ = ["PreflightView", "preflight_summary"]
 
 def preflight_summary(submission: SubmissionState) -> tuple[str, str]:
     """``(text, kind)`` of the one-line verdict above the report."""
-    if not PREFLIGHT_AVAILABLE:
-        return ("pre-flight check not available in this installation: files are submitted unchecked, "
-                "and the service reports problems only after the upload"), "warn"
     if submission.checking:
         return "checking the files ...", "info"
     if submission.preflight_error:

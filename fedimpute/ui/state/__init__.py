@@ -9,6 +9,6 @@ from __future__ import annotations
 from fedimpute.ui.state.detail import JobDetailState
 from fedimpute.ui.state.hub import HubState
 from fedimpute.ui.state.jobs import ALL, JobListState
-from fedimpute.ui.state.submission import PREFLIGHT_AVAILABLE, SubmissionState
+from fedimpute.ui.state.submission import SubmissionState
 
-__all__ = ["ALL", "PREFLIGHT_AVAILABLE", "HubState", "JobDetailState", "JobListState", "SubmissionState"]
+__all__ = ["ALL", "HubState", "JobDetailState", "JobListState", "SubmissionState"]

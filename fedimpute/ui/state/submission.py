@@ -20,19 +20,14 @@ import param
 
 from fedimpute.exceptions import FedImputeError
 from fedimpute.models import Job, ReferencePanel
+from fedimpute.preflight import check_files, run_preflight_for_submit
 from fedimpute.services.base import SubmitOptions
 from fedimpute.ui.options import OPTION_NAMES, default_choices, discover_choices, merge_choices
 from fedimpute.ui.state.hub import HubState
 
-try:  # built by another part of fedimpute; the form says so when it is missing
-    from fedimpute.preflight import check_files, run_preflight_for_submit
-except ImportError:  # pragma: no cover - depends on the checkout
-    check_files = run_preflight_for_submit = None
-
-__all__ = ["DEFAULT", "PREFLIGHT_AVAILABLE", "SubmissionState"]
+__all__ = ["DEFAULT", "SubmissionState"]
 
 log = logging.getLogger(__name__)
-PREFLIGHT_AVAILABLE = check_files is not None
 #: The option value meaning "let the service choose" (not sent).
 DEFAULT = ""
 DEFAULT_LABEL = "(service default)"
@@ -192,7 +187,7 @@ class SubmissionState(param.Parameterized):
     async def run_preflight(self) -> None:
         """Check the files for every selected service, as ``submit`` would (in a thread: large files
         take seconds).  A report whose inputs changed meanwhile is dropped, never shown as current."""
-        if check_files is None or not self.files:
+        if not self.files:
             return
         key = self._report_key()
         self.checking = True
@@ -228,11 +223,10 @@ class SubmissionState(param.Parameterized):
             reasons.append("choose a service")
         if not self.panel:
             reasons.append("choose a reference panel")
-        if PREFLIGHT_AVAILABLE:
-            if not self.reports:
-                reasons.append("run the pre-flight check")
-            elif not all(r.ok for r in self.reports.values()):
-                reasons.append("fix the failing pre-flight checks")
+        if not self.reports:
+            reasons.append("run the pre-flight check")
+        elif not all(r.ok for r in self.reports.values()):
+            reasons.append("fix the failing pre-flight checks")
         if self.checking or self.submitting:
             reasons.append("wait for the current step")
         return reasons
@@ -254,13 +248,13 @@ class SubmissionState(param.Parameterized):
         hub, owner = self.hub_state.hub, self.hub_state.user
         self.param.update(submitting=True, upload_progress=0, message="")
         try:
-            if len(self.services) > 1 and hasattr(hub, "submit_many"):
+            if len(self.services) > 1:
                 parent, _ = await hub.submit_many(list(self.files), list(self.services), self.options(),
-                                                  owner=owner, progress=self._progress)
+                                                  owner=owner, reports=self.reports, progress=self._progress)
                 jobs = [parent]
-            else:
-                jobs = [await hub.submit(list(self.files), name, self.options(), owner=owner,
-                                         progress=self._progress) for name in self.services]
+            else:  # the check shown in the form is the one submit relies on (same files, same service)
+                jobs = [await hub.submit(list(self.files), self.services[0], self.options(), owner=owner,
+                                         reports=self.reports, progress=self._progress)]
         except FedImputeError as exc:
             self.message = f"submission failed: {exc}"
             return []
