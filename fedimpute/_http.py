@@ -5,13 +5,16 @@ Adapters receive an ``httpx.AsyncClient`` (tests inject one, the CLI builds one 
 :func:`build_client`) and call :func:`check_response` on every answer and wrap every
 request in :func:`transport_errors`, so the user always gets a
 :class:`~fedimpute.exceptions.ServiceError` subclass naming the service and the fix.
+Status codes are mapped here, for every protocol alike; what a protocol's own wording
+means (Cloudgene's quota sentences) is its adapter's business
+(:meth:`~fedimpute.services.base.ImputationService.refine_error`), read from the
+error's ``said``.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,13 +24,12 @@ import httpx
 from fedimpute import __version__
 from fedimpute.exceptions import (
     AuthenticationError,
-    DownloadLimitError,
     MaintenanceError,
     PayloadTooLargeError,
     PermissionDeniedError,
-    QuotaExceededError,
     RemoteNotFoundError,
     RemoteRejectedError,
+    ServiceError,
     ServiceUnavailableError,
 )
 
@@ -35,7 +37,6 @@ __all__ = ["USER_AGENT", "StaleConnectionRetry", "build_client", "check_response
 
 USER_AGENT = f"fedimpute/{__version__} (python-httpx)"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, read=120.0, write=300.0)
-_QUOTA = re.compile(r"Only (\d+) jobs? per user", re.I)
 
 
 class StaleConnectionRetry(httpx.AsyncBaseTransport):
@@ -64,11 +65,12 @@ def _ssl_context():
     return httpx.create_ssl_context()
 
 
-def build_client(base_url: str, *, headers: dict[str, str] | None = None,
+def build_client(base_url: str, *, auth: httpx.Auth | None = None, headers: dict[str, str] | None = None,
                  timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
-    """An AsyncClient for one service: our User-Agent, redirects followed (S3 result links), and a
-    GET retried once on a stale keep-alive connection."""
-    return httpx.AsyncClient(base_url=base_url, headers={"User-Agent": USER_AGENT, **(headers or {})},
+    """An AsyncClient for one service: relative URLs under ``base_url``, ``auth`` on every request
+    (an adapter sets its own protocol's), our User-Agent, redirects followed (S3 result links), and
+    a GET retried once on a stale keep-alive connection."""
+    return httpx.AsyncClient(base_url=base_url, auth=auth, headers={"User-Agent": USER_AGENT, **(headers or {})},
                              timeout=timeout, follow_redirects=True,
                              transport=StaleConnectionRetry(httpx.AsyncHTTPTransport(verify=_ssl_context())))
 
@@ -90,40 +92,34 @@ def error_message(response: httpx.Response) -> str:
 
 
 def check_response(service: str, response: httpx.Response, *, what: str = "request") -> httpx.Response:
-    """Return ``response`` when it succeeded; otherwise raise the matching ServiceError."""
+    """Return ``response`` when it succeeded; otherwise raise the ServiceError its status code means,
+    carrying the service's own words as ``said``."""
     code = response.status_code
     if code < 400:
         return response
     message = error_message(response)
+    kind, text = _status_error(service, code, message, what)
+    raise kind(service, text, status_code=code, said=message)
+
+
+def _status_error(service: str, code: int, message: str, what: str) -> tuple[type[ServiceError], str]:
+    """The error class for HTTP ``code`` and fedimpute's sentence around the service's ``message``."""
     if code == 401:
-        raise AuthenticationError(
-            service, f"the token was refused (missing, invalid or expired); run `fedimpute login {service}` "
-            "with a new token from the service's profile page", status_code=code)
+        return AuthenticationError, (f"the token was refused (missing, invalid or expired); run `fedimpute login "
+                                     f"{service}` with a new token from the service's profile page")
     if code == 403:
-        raise PermissionDeniedError(
-            service, f"access denied ({message}); the token may have been revoked or replaced "
-            f"(run `fedimpute login {service}`), or the job belongs to another account", status_code=code)
+        return PermissionDeniedError, (f"access denied ({message}); the token may have been revoked or replaced "
+                                       f"(run `fedimpute login {service}`), or the job belongs to another account")
     if code == 404:
-        raise RemoteNotFoundError(service, f"{what} not found: {message}", status_code=code)
+        return RemoteNotFoundError, f"{what} not found: {message}"
     if code == 413:
-        raise PayloadTooLargeError(
-            service, "the upload is larger than the service accepts; split the input by chromosome "
-            "or into fewer samples per job", status_code=code)
+        return PayloadTooLargeError, ("the upload is larger than the service accepts; split the input by "
+                                      "chromosome or into fewer samples per job")
     if code == 503:
-        raise MaintenanceError(service, f"the service is in maintenance ({message}); try again later",
-                               status_code=code)
+        return MaintenanceError, f"the service is in maintenance ({message}); try again later"
     if code >= 500:
-        raise ServiceUnavailableError(service, f"server error during {what}: {message}; try again later",
-                                      status_code=code)
-    if match := _QUOTA.search(message):
-        raise QuotaExceededError(
-            service, f"{message} Wait for one of your jobs to finish, or cancel one.",
-            limit=int(match[1]), status_code=code)
-    if "max downloads exceeded" in message:
-        raise DownloadLimitError(
-            service, f"{message} The file's download quota is used up; ask the service's operators "
-            "to reset it", status_code=code)
-    raise RemoteRejectedError(service, f"{what} rejected: {message}", status_code=code)
+        return ServiceUnavailableError, f"server error during {what}: {message}; try again later"
+    return RemoteRejectedError, f"{what} rejected: {message}"
 
 
 def json_body(service: str, response: httpx.Response, *, what: str = "response") -> Any:

@@ -5,11 +5,12 @@ The tree, so callers can catch at the depth they care about::
     FedImputeError                      exit code 1 unless a subclass says otherwise
     ├── UsageError                      bad input or usage (exit 2)
     │   ├── DuplicateServiceError       a service of that name exists
-    │   └── UnknownSettingError         a `--set KEY=` the protocol does not know
+    │   ├── UnknownSettingError         a `--set KEY=` the protocol does not know
+    │   ├── UnknownProtocolError        no adapter is registered (or installed) for the protocol
+    │   └── NotSupportedError           the protocol cannot do that (cancel, restart, OAuth2 login ...)
     ├── NotFoundError                   unknown service or job (exit 3)
     │   ├── ServiceNotFoundError
     │   └── JobNotFoundError
-    ├── NotAvailableError               the capability arrives in a later release (exit 1)
     ├── CredentialError                 no token, or the secret store failed
     ├── ServiceError                    a service answered badly (carries .service)
     │   ├── AuthenticationError         401: token missing, invalid or expired
@@ -51,8 +52,8 @@ __all__ = [
     "MigrationChecksumError",
     "MigrationError",
     "MigrationSequenceError",
-    "NotAvailableError",
     "NotFoundError",
+    "NotSupportedError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "QuotaExceededError",
@@ -66,6 +67,7 @@ __all__ = [
     "StoreError",
     "StoreLockedError",
     "TransientServiceError",
+    "UnknownProtocolError",
     "UnknownSettingError",
     "UsageError",
 ]
@@ -91,6 +93,20 @@ class UnknownSettingError(UsageError):
     """A protocol setting key that the protocol does not define."""
 
 
+class UnknownProtocolError(UsageError):
+    """No adapter for this protocol: a typo on the command line, or a service whose adapter package
+    is not installed (it still lists, but cannot be reached)."""
+
+
+class NotSupportedError(UsageError):
+    """The service's protocol cannot do what was asked; the message names the protocol and the way around."""
+
+    def __init__(self, what: str, *, protocol: str, service: str, fix: str = "") -> None:
+        super().__init__(f"{what} is not supported by the {protocol} protocol of service {service}"
+                         + (f"; {fix}" if fix else ""))
+        self.protocol, self.service = protocol, service
+
+
 class NotFoundError(FedImputeError):
     """A named service or job does not exist."""
 
@@ -103,14 +119,6 @@ class ServiceNotFoundError(NotFoundError):
 
 class JobNotFoundError(NotFoundError):
     """No job with this id in the store."""
-
-
-class NotAvailableError(FedImputeError):
-    """A command whose capability is not built yet: says so instead of pretending."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(f"not available yet: {what}")
-        self.what = what
 
 
 class CredentialError(FedImputeError):
@@ -138,11 +146,13 @@ class MigrationSequenceError(MigrationError):
 
 
 class ServiceError(FedImputeError):
-    """A service refused or failed a request; ``service`` names it, the message says what to do."""
+    """A service refused or failed a request; ``service`` names it, the message says what to do.
+    ``said`` is the service's own words, where it gave any: adapters read their protocol's wording
+    there (never in ``detail``, which is fedimpute's sentence around it)."""
 
-    def __init__(self, service: str, message: str, *, status_code: int | None = None) -> None:
+    def __init__(self, service: str, message: str, *, status_code: int | None = None, said: str = "") -> None:
         super().__init__(f"{service}: {message}")
-        self.service, self.status_code, self.detail = service, status_code, message
+        self.service, self.status_code, self.detail, self.said = service, status_code, message, said
 
 
 class AuthenticationError(ServiceError):

@@ -33,7 +33,6 @@ from fedimpute.store import Store
 __all__ = ["Hub"]
 
 ClientFactory = Callable[[ServiceConfig], httpx.AsyncClient]
-DEFAULT_POLL = {"cloudgene": 60.0}
 
 
 class Hub:
@@ -63,14 +62,13 @@ class Hub:
     async def adapter(self, service: str | ServiceConfig) -> AsyncIterator[ImputationService]:
         """An adapter for ``service`` with a fresh HTTP client, closed on exit."""
         config = service if isinstance(service, ServiceConfig) else self.store.get_service(service)
-        cls = adapter_class(config.protocol.value)
+        cls = adapter_class(config.protocol, service=config.name)
         async with self._client_factory(config) as client:
             yield cls(config, client, self.credentials.token(config.name))
 
     def poll_interval(self, service: ServiceConfig) -> float:
-        """Seconds between polls of one job: the service's ``poll_interval`` setting, else 60 for Cloudgene."""
-        raw = service.settings.get("poll_interval")
-        return float(raw) if raw else DEFAULT_POLL.get(service.protocol.value, 10.0)
+        """Seconds between polls of one job: the service's ``poll_interval`` setting, else its protocol's."""
+        return adapter_class(service.protocol, service=service.name).poll_seconds(service)
 
     # -- services ----------------------------------------------------------------------------
 
@@ -94,26 +92,10 @@ class Hub:
     async def oauth_login(self, name: str, *, client_id: str | None = None, client_secret: str | None = None,
                           on_prompt: Callable[[str, str], None] | None = None) -> None:
         """Get a token through the service's OAuth2 endpoints and store it in the secret store:
-        client credentials when ``client_id``/``client_secret`` are given, else the device-code flow."""
-        from fedimpute.services.dnastack_auth import client_credentials_token, device_code_login
-
+        client credentials when ``client_id``/``client_secret`` are given, else the device-code flow.
+        A protocol without OAuth2 login refuses with a NotSupportedError naming it."""
         async with self.adapter(name) as adapter:
-            config_of = getattr(adapter, "login_config", None)
-            if config_of is None:
-                raise UsageError(f"service {name} ({adapter.protocol}) has no OAuth2 login; use --token")
-            config = await config_of()
-            if config is None:
-                raise UsageError(f"the registry of {name} lists no OAuth2 configuration; use --token")
-            if client_id and client_secret:
-                token, _ = await client_credentials_token(adapter.client, config.token_endpoint, client_id,
-                                                          client_secret, config.resource or "", config.scope,
-                                                          service=name)
-            elif config.device_code_endpoint and config.client_id:
-                token = await device_code_login(adapter.client, config.device_code_endpoint, config.token_endpoint,
-                                                config.client_id, config.resource or "", config.scope,
-                                                on_prompt=on_prompt or (lambda url, code: None), service=name)
-            else:
-                raise UsageError(f"{name} offers no device-code login; use --client-id with a client secret")
+            token = await adapter.oauth_login(client_id=client_id, client_secret=client_secret, on_prompt=on_prompt)
         self.credentials.set_token(name, token)
 
     async def panels(self, name: str, *, refresh: bool = False) -> list[ReferencePanel]:

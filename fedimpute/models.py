@@ -12,7 +12,6 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -23,7 +22,6 @@ __all__ = [
     "HealthStatus",
     "Job",
     "JobEvent",
-    "JobRequest",
     "JobStatus",
     "MessageLevel",
     "Population",
@@ -69,7 +67,9 @@ class JobStatus(StrEnum):
 
 
 class Protocol(StrEnum):
-    """API dialects fedimpute speaks; a service entry names one."""
+    """The names of fedimpute's built-in protocols, for code that wants a constant.  A service's
+    ``protocol`` is a plain string: any name the adapter registry knows (:mod:`fedimpute.services`),
+    third-party ones included, so this enum is not the list of what exists."""
 
     CLOUDGENE = "cloudgene"
     WES = "wes"
@@ -101,7 +101,9 @@ class ServiceConfig(_Model):
     """One entry of the service catalogue: data, not code (the protocol picks the adapter)."""
 
     name: str = Field(description="Unique short name used on the command line.")
-    protocol: Protocol
+    protocol: str = Field(description="The adapter's protocol name (`cloudgene`, `wes`, ...): checked against "
+                          "the registry when an entry is made, not when one is read, so a service whose "
+                          "adapter package is not installed still lists.")
     url: str = Field(description="Base URL of the service (no trailing slash).")
     app: str | None = Field(default=None, description="Cloudgene app id to submit to.")
     description: str = ""
@@ -124,6 +126,14 @@ class ServiceConfig(_Model):
                 "choose a short name such as 'michigan' or 'my-wes'"
             )
         return value
+
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _protocol_is_a_name(cls, value: object) -> str:
+        text = str(value.value if isinstance(value, Protocol) else value)
+        if not text or not all(c.isalnum() or c in "-_" for c in text):
+            raise ValueError(f"protocol {text!r} must be a name such as 'cloudgene' or 'wes'")
+        return text
 
     @field_validator("url")
     @classmethod
@@ -167,14 +177,6 @@ class SubmitOptions(_Model):
     password: SecretStr | None = None
     meta: bool = False
     aes: bool = False
-
-
-class JobRequest(SubmitOptions):
-    """A whole submission: the options, the input files, where to send them and for whom."""
-
-    files: list[Path]
-    services: list[str]
-    owner: str
 
 
 class Job(_Model):

@@ -2,7 +2,7 @@
 
 Set ``FEDIMPUTE_LIVE_DNASTACK_URL`` (e.g. https://workbench.omics.ai) and
 ``FEDIMPUTE_LIVE_DNASTACK_TOKEN`` (an access token for it, e.g. from ``omics auth login``
-or :func:`fedimpute.services.dnastack_auth.device_code_login`), optionally
+or :func:`fedimpute.services.dnastack.oauth.device_code_login`), optionally
 ``FEDIMPUTE_LIVE_DNASTACK_NAMESPACE``, then run ``pytest -m live tests/test_live_dnastack.py``.
 Nothing is submitted: the tests only discover endpoints, read the profile and list runs.
 """

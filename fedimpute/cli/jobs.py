@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from fedimpute.cli._common import emit_json, err, out, store
-from fedimpute.exceptions import FedImputeError, NotAvailableError, TransientServiceError, UsageError
+from fedimpute.exceptions import FedImputeError, TransientServiceError, UnknownProtocolError, UsageError
 from fedimpute.hub import Hub
 from fedimpute.job_views import job_detail, job_summary
 from fedimpute.models import JobStatus
@@ -46,7 +46,7 @@ def list_jobs(
 async def _refresh_quietly(hub: Hub, job_id: str) -> None:
     try:
         await hub.refresh(job_id)
-    except (TransientServiceError, NotAvailableError) as exc:
+    except (TransientServiceError, UnknownProtocolError) as exc:
         err.print(f"warning: showing stored state; could not refresh from the service ({exc})", markup=False)
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import sys
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import SecretStr
 from rich.table import Table
+from typer.core import TyperCommand, TyperOption
 
 from fedimpute.catalogue import make_service
 from fedimpute.cli._common import credentials, emit_json, err, out, store
-from fedimpute.exceptions import AuthenticationError, NotAvailableError, TransientServiceError, UsageError
+from fedimpute.exceptions import AuthenticationError, TransientServiceError, UnknownProtocolError, UsageError
 from fedimpute.hub import Hub
 from fedimpute.models import HealthRecord, HealthStatus, ServiceConfig, utcnow
 from fedimpute.services import adapter_class
@@ -30,7 +31,7 @@ def _health_json(record: HealthRecord) -> dict:
 
 def service_summary(service: ServiceConfig, health: HealthRecord) -> dict:
     return {
-        "name": service.name, "protocol": service.protocol.value, "url": service.url,
+        "name": service.name, "protocol": service.protocol, "url": service.url,
         "description": service.description, "location": service.location, "enabled": service.enabled,
         "health": _health_json(health),
         "app": service.app, "builtin": service.builtin, "settings": service.settings,
@@ -52,15 +53,29 @@ def list_services(as_json: Annotated[bool, typer.Option("--json", help="Print JS
     creds = credentials()
     table = Table("name", "protocol", "url", "location", "health", "token", title="fedimpute services")
     for s, row in zip(services, rows, strict=True):
-        table.add_row(s.name, s.protocol.value, s.url, s.location, row["health"]["status"],
+        table.add_row(s.name, s.protocol, s.url, s.location, row["health"]["status"],
                       "yes" if creds.token_source(s.name) else "-")
     out.print(table)
 
 
-@services_app.command("add")
+class _RegistryHelp(TyperCommand):
+    """Fills the ``--protocol`` and ``--set`` help from the adapter registry when help is shown (not at
+    import, which would load every adapter), so an installed third-party protocol is listed too."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        from fedimpute.catalogue import protocol_help, settings_help
+
+        texts = {"protocol": protocol_help, "settings": settings_help}
+        for param in self.params:
+            if param.name in texts and isinstance(param, TyperOption):
+                param.help = texts[param.name]()
+        super().format_help(ctx, formatter)
+
+
+@services_app.command("add", cls=_RegistryHelp)
 def add_service(
     name: str,
-    protocol: Annotated[str, typer.Option("--protocol", help="cloudgene, wes, dnastack or local.")],
+    protocol: Annotated[str, typer.Option("--protocol", help="The service's protocol (cloudgene, wes, ...).")],
     url: Annotated[str, typer.Option("--url", help="Base URL of the service.")],
     app: Annotated[str | None, typer.Option("--app", help="Cloudgene app id (default imputationserver2).")] = None,
     description: Annotated[str, typer.Option("--description")] = "",
@@ -72,7 +87,7 @@ def add_service(
     service = make_service(name, protocol, url, app=app, description=description, location=location,
                            settings=settings or ())
     store().add_service(service, replace=replace)
-    err.print(f"added service {service.name} ({service.protocol.value}, {service.url}); {_limits_text(service)}",
+    err.print(f"added service {service.name} ({service.protocol}, {service.url}); {_limits_text(service)}",
               markup=False)
 
 
@@ -97,7 +112,7 @@ async def _check_all(hub: Hub, names: list[str]) -> list[dict]:
         token_present = hub.credentials.token(name) is not None
         try:
             health, token = await hub.check_service(name)
-        except NotAvailableError as exc:
+        except UnknownProtocolError as exc:
             health, token = HealthRecord(service=name, status=HealthStatus.UNKNOWN, checked_at=None,
                                          detail=str(exc)), None
         rows.append({
@@ -199,8 +214,8 @@ async def _verify(hub: Hub, name: str, token: SecretStr) -> TokenInfo | None:
     """Ask the service about ``token`` where the protocol can; unreachable services only warn."""
     service = hub.store.get_service(name)
     try:
-        cls = adapter_class(service.protocol.value)
-    except NotAvailableError:
+        cls = adapter_class(service.protocol)
+    except UnknownProtocolError:
         return None
     if not cls.verifies_token:
         return None

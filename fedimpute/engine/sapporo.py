@@ -115,8 +115,8 @@ class SapporoServer:
             cmd += ["--auth-config", str(self._auth_config(venv))]
         env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
                "SAPPORO_CANCEL_GRACE_SECONDS": str(self.cancel_grace_seconds)}
-        log = (self.workdir / "sapporo.log").open("ab")
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        with (self.workdir / "sapporo.log").open("ab") as log:  # the server keeps its own copy of the fd
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         self._wait_ready(timeout)
         return self
 

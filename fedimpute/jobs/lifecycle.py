@@ -65,7 +65,7 @@ class JobLifecycle:
         """Validate and commit the job row (``pending``) and its password; nothing is sent yet."""
         config = self.store.get_service(service)
         check_inputs(files)
-        if adapter_class(config.protocol.value).needs_token and self.credentials.token(config.name) is None:
+        if adapter_class(config.protocol).needs_token and self.credentials.token(config.name) is None:
             raise AuthenticationError(config.name, f"no token stored; run `fedimpute login {config.name}` first")
         job = Job(service=config.name, owner=owner, parent_id=parent_id, name=options.name,
                   panel=options.panel, build=options.build, population=options.population,
@@ -192,8 +192,8 @@ class JobLifecycle:
             raise UsageError(f"job {job_id} is a fan-out parent; restart its children (listed by "
                              f"`fedimpute jobs show {job_id}`)")
         config = self.store.get_service(job.service)
-        if not adapter_class(config.protocol.value).can_restart:
-            raise UsageError(f"restarting jobs is not supported by the {config.protocol.value} protocol of "
+        if not adapter_class(config.protocol).can_restart:
+            raise UsageError(f"restarting jobs is not supported by the {config.protocol} protocol of "
                              f"service {config.name}; submit the input again with `fedimpute submit`")
         if not job.remote_id:
             raise UsageError(f"job {job_id} never reached {config.name}, so there is nothing to restart there; "

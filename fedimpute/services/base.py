@@ -1,26 +1,36 @@
 """The protocol-adapter interface every service dialect implements.
 
 An adapter is code for one API dialect (Cloudgene, GA4GH WES, DNAstack); a service is
-data (:class:`~fedimpute.models.ServiceConfig`).  Adapters are async, receive their
-``httpx.AsyncClient``, return pydantic models (never raw JSON), map remote states onto
+data (:class:`~fedimpute.models.ServiceConfig`).  An adapter owns everything about its
+protocol: its settings (a pydantic model, :attr:`ImputationService.Settings`), its default
+poll interval and QC limits, how its token travels (an ``httpx.Auth`` set on its client),
+the service's own error wording (:meth:`ImputationService.refine_error`) and what it can do.
+Adapters are async, return pydantic models (never raw JSON), map remote states onto
 :class:`~fedimpute.models.JobStatus` with an explicit table, and raise only
-:class:`~fedimpute.exceptions.ServiceError` subclasses.  What a dialect cannot do is
-declared in ClassVar capability flags, so callers grey out a control instead of
-catching an error.
+:class:`~fedimpute.exceptions.FedImputeError` subclasses.
+
+Capabilities beyond submit-and-follow (cancel, restart, list jobs, check a token, OAuth2
+login) are methods here that raise :class:`~fedimpute.exceptions.NotSupportedError`; an
+adapter that overrides one has it, and the matching ClassVar flag (``can_cancel`` ...) is
+derived from that, so a view greys out a control instead of catching an error.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from fedimpute._http import check_response, json_body, transport_errors
+from fedimpute.downloads import DownloadedFile, ProgressCallback, safe_join, stream_to_file
+from fedimpute.exceptions import NotSupportedError, ServiceError
 from fedimpute.models import (  # noqa: F401  SubmitOptions is re-exported for the adapters
     HealthRecord,
     JobStatus,
@@ -29,6 +39,7 @@ from fedimpute.models import (  # noqa: F401  SubmitOptions is re-exported for t
     ServiceConfig,
     SubmitOptions,
 )
+from fedimpute.services.settings import ServiceSettings, validate_settings
 
 __all__ = [
     "DownloadedFile",
@@ -40,10 +51,9 @@ __all__ = [
     "RemoteStep",
     "SubmitOptions",
     "TokenInfo",
-    "registry",
 ]
 
-ProgressCallback = Callable[[int, int], None]
+PromptCallback = Callable[[str, str], None]
 
 
 class _Frozen(BaseModel):
@@ -104,39 +114,60 @@ class RemoteJob(_Frozen):
                                        "into a message; already removed from the messages.")
 
 
-class DownloadedFile(_Frozen):
-    name: str
-    path: Path
-    size: int
-    sha256: str
-    md5: str
-
-
-_registry: dict[str, type[ImputationService]] = {}
-registry = MappingProxyType(_registry)
+#: ClassVar flag -> the capability method whose override sets it.
+CAPABILITIES = {"can_cancel": "cancel", "can_restart": "restart", "lists_jobs": "list_jobs",
+                "verifies_token": "verify_token", "logs_in": "oauth_login"}
 
 
 class ImputationService(ABC):
-    """Base of the protocol adapters; subclasses register themselves under ``protocol``."""
+    """Base of the protocol adapters; the registry (:mod:`fedimpute.services`) finds them by ``protocol``."""
 
     protocol: ClassVar[str] = ""
+    Settings: ClassVar[type[ServiceSettings]] = ServiceSettings
+    #: Seconds between polls of one job when the service's ``poll_interval`` setting is unset.
+    default_poll: ClassVar[float] = 10.0
+    #: QC limits the protocol's server software applies when its operators set nothing else; filled into
+    #: every limit a service entry leaves unset (:func:`fedimpute.catalogue.with_protocol_defaults`).
+    default_limits: ClassVar[Mapping[str, object]] = MappingProxyType({})
+    #: Every request needs a token: submission is refused before the upload when none is stored.
+    needs_token: ClassVar[bool] = False
     can_cancel: ClassVar[bool] = False
     can_restart: ClassVar[bool] = False
-    discovers_panels: ClassVar[bool] = False
     lists_jobs: ClassVar[bool] = False
     verifies_token: ClassVar[bool] = False
-    needs_token: ClassVar[bool] = False
+    logs_in: ClassVar[bool] = False
 
-    def __init_subclass__(cls, **kwargs) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if not cls.protocol:
-            return
-        if cls.protocol in _registry:
-            raise TypeError(f"protocol {cls.protocol!r} is already registered by {_registry[cls.protocol]}")
-        _registry[cls.protocol] = cls
+        for flag, method in CAPABILITIES.items():
+            setattr(cls, flag, getattr(cls, method) is not getattr(ImputationService, method))
 
     def __init__(self, config: ServiceConfig, client: httpx.AsyncClient, token: SecretStr | None) -> None:
+        """Parse the entry's settings and set up ``client``: the service URL as its base (unless the
+        caller gave one) and this protocol's auth, so every request carries the token where it belongs."""
         self.config, self.client, self.token = config, client, token
+        self.settings = self.parse_settings(config.settings)
+        if not str(client.base_url):
+            client.base_url = config.url
+        if (auth := self.auth()) is not None:
+            client.auth = auth
+
+    @classmethod
+    def parse_settings(cls, raw: Mapping[str, str]) -> ServiceSettings:
+        """A service entry's settings as this protocol's model (a UsageError names a bad key or value)."""
+        return validate_settings(cls.Settings, cls.protocol, raw)
+
+    @classmethod
+    def poll_seconds(cls, config: ServiceConfig) -> float:
+        """Seconds between polls of one job of ``config``: its ``poll_interval``, else the protocol's default."""
+        chosen = cls.parse_settings(config.settings).poll_interval
+        return cls.default_poll if chosen is None else chosen
+
+    @classmethod
+    def restartable(cls, remote_state: str | None) -> bool:
+        """Whether a job the service reports in ``remote_state`` can be restarted there (never, unless
+        the adapter has ``can_restart``); lets a view offer Restart without asking the service."""
+        return False
 
     @property
     def name(self) -> str:
@@ -145,17 +176,46 @@ class ImputationService(ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config.name!r}, {self.config.url!r})"
 
-    @classmethod
-    def restartable(cls, remote_state: str | None) -> bool:
-        """Whether a job the service reports in ``remote_state`` can be restarted there (never, unless
-        the adapter has ``can_restart``); lets a view offer Restart without asking the service."""
-        return False
+    # -- HTTP: one path for every request -------------------------------------------------------
+
+    def auth(self) -> httpx.Auth | None:
+        """How the token travels (set on the client); None sends no credentials."""
+        return None
+
+    def refine_error(self, error: ServiceError) -> ServiceError:
+        """A more precise error for what the service said, where its own wording tells more than the
+        status code (Cloudgene's quota messages); ``error`` itself otherwise."""
+        return error
+
+    @contextmanager
+    def refined(self) -> Iterator[None]:
+        """Re-raise a ServiceError raised inside as :meth:`refine_error` makes it."""
+        try:
+            yield
+        except ServiceError as exc:
+            better = self.refine_error(exc)
+            if better is exc:
+                raise
+            raise better from exc
+
+    async def request(self, method: str, url: str, *, what: str, sending: str | None = None,
+                      **kwargs: Any) -> httpx.Response:
+        """One request (``url`` relative to the service URL, or absolute); failures become ServiceErrors
+        naming ``what`` (``sending`` instead, for a failure on the way: an upload answered as a submission)."""
+        with self.refined(), transport_errors(self.name, what=sending or what):
+            response = await self.client.request(method, url, **kwargs)
+            return check_response(self.name, response, what=what)
+
+    async def request_json(self, method: str, url: str, *, what: str, **kwargs: Any) -> Any:
+        return json_body(self.name, await self.request(method, url, what=what, **kwargs), what=what)
+
+    def not_supported(self, what: str, fix: str) -> NotSupportedError:
+        return NotSupportedError(what, protocol=self.protocol, service=self.name, fix=fix)
+
+    # -- what every protocol does ----------------------------------------------------------------
 
     @abstractmethod
     async def health(self) -> HealthRecord: ...
-
-    @abstractmethod
-    async def verify_token(self) -> TokenInfo: ...
 
     @abstractmethod
     async def discover_panels(self) -> list[ReferencePanel]: ...
@@ -173,14 +233,34 @@ class ImputationService(ABC):
     @abstractmethod
     async def get_job(self, remote_id: str, *, previous: JobStatus | None = None) -> RemoteJob: ...
 
-    @abstractmethod
+    async def download(self, remote: RemoteFile, dest: Path, *,
+                       progress: ProgressCallback | None = None) -> DownloadedFile:
+        """One GET of ``remote`` into ``dest`` (a folder); the name may hold sub-folders.  The client's
+        auth decides whether the token goes along (only to the service's own hosts)."""
+
+        with self.refined():
+            return await stream_to_file(self.name, self.client, remote.url, safe_join(dest, remote.name),
+                                        progress=progress)
+
+    # -- what some protocols do (override to offer it) -------------------------------------------
+
     async def list_jobs(self, *, wanted: set[str] | None = None) -> list[RemoteJob]:
         """The account's jobs, at least those whose ids are in ``wanted`` when given (an adapter may
         stop paging once it has seen them all, or read everything in one request when that is cheaper)."""
+        raise self.not_supported("listing jobs", "each job is read on its own")
 
-    @abstractmethod
-    async def cancel(self, remote_id: str) -> RemoteJob: ...
+    async def cancel(self, remote_id: str) -> RemoteJob:
+        raise self.not_supported("cancelling jobs", "cancel the job on the service's own site")
 
-    @abstractmethod
-    async def download(self, remote: RemoteFile, dest: Path, *,
-                       progress: ProgressCallback | None = None) -> DownloadedFile: ...
+    async def restart(self, remote_id: str) -> str:
+        """Re-queue a job the service lost; returns what the service said."""
+        raise self.not_supported("restarting jobs", "submit the input again with `fedimpute submit`")
+
+    async def verify_token(self) -> TokenInfo:
+        raise self.not_supported("checking tokens", "the token is first used by a request that needs it")
+
+    async def oauth_login(self, *, client_id: str | None = None, client_secret: str | None = None,
+                          on_prompt: PromptCallback | None = None) -> str:
+        """A new token from the service's OAuth2 endpoints: client credentials when ``client_id`` and
+        ``client_secret`` are given, else the device-code flow (``on_prompt(url, code)`` shows the link)."""
+        raise self.not_supported("OAuth2 login", f"store a token with `fedimpute login {self.name} --token`")

@@ -4,41 +4,39 @@ Every route and quirk follows the Cloudgene reference: ``X-Auth-Token`` with no 
 the misspelt ``maintenace`` flag, GET for cancel and restart, checkbox options sent only
 to enable them (any value means "on"), and options checked client-side against the
 app's own schema, because the server accepts bad values and fails the job hours later.
+The servers' own wording for a full job quota ("Only N jobs per user ...") and a used-up
+download counter ("max downloads exceeded") becomes typed errors here.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import httpx
 from pydantic import SecretStr
 
-from fedimpute._http import check_response, json_body, transport_errors
 from fedimpute._multipart import MultipartBody
-from fedimpute.downloads import safe_join, stream_to_file
 from fedimpute.exceptions import (
     AuthenticationError,
+    DownloadLimitError,
+    QuotaExceededError,
     RemoteNotFoundError,
     RemoteRejectedError,
     ServiceError,
     UsageError,
 )
-from fedimpute.models import HealthRecord, HealthStatus, JobStatus, ReferencePanel
-from fedimpute.services.base import (
-    DownloadedFile,
-    ImputationService,
-    ProgressCallback,
-    RemoteFile,
-    RemoteJob,
-    SubmitOptions,
-    TokenInfo,
-)
+from fedimpute.models import HealthRecord, HealthStatus, JobStatus, ReferencePanel, ServiceConfig
+from fedimpute.services import base
+from fedimpute.services.auth import HeaderTokenAuth
 from fedimpute.services.cloudgene_schema import AppSchema, parse_job, short_panel_id
+from fedimpute.services.settings import ServiceSettings
 
-__all__ = ["CloudgeneService", "expiry_of", "form_fields", "read_job", "with_key"]
+__all__ = ["CloudgeneService", "CloudgeneSettings", "expiry_of", "form_fields", "read_job", "with_key"]
 
 API = "/api/v2"
 QC_ONLY_KEYS = ("qc_only", "qconly", "qc-only")
@@ -47,9 +45,11 @@ PAGE_SIZE = 15
 #: own ``deletedOn`` (set once the service sent its reminder) says otherwise.
 RETENTION = timedelta(days=7)
 DEAD = "-1"
+_QUOTA = re.compile(r"Only (\d+) jobs? per user", re.I)
+_DOWNLOAD_LIMIT = "max downloads exceeded"
 
 
-def expiry_of(data: dict[str, Any], remote: RemoteJob) -> datetime | None:
+def expiry_of(data: dict[str, Any], remote: base.RemoteJob) -> datetime | None:
     """When the service deletes the results of this job: its ``deletedOn`` when set (epoch ms, -1 when
     not), else 7 days after completion; None for jobs that have no results to lose (not completed)."""
     deleted_on = data.get("deletedOn")
@@ -60,43 +60,55 @@ def expiry_of(data: dict[str, Any], remote: RemoteJob) -> datetime | None:
     return remote.finished_at + RETENTION
 
 
-def read_job(root: str, data: dict[str, Any], previous: JobStatus | None = None) -> RemoteJob:
+def read_job(root: str, data: dict[str, Any], previous: JobStatus | None = None) -> base.RemoteJob:
     """A Cloudgene JobResponse (or list item) as a RemoteJob, with the date its results are deleted."""
     remote = parse_job(root, data, previous)
     return remote.model_copy(update={"expires_at": expiry_of(data, remote)})
 
 
-class CloudgeneService(ImputationService):
+class CloudgeneSettings(ServiceSettings):
+    """Cloudgene takes no settings beyond the common ones (the app is ``--app``)."""
+
+
+class CloudgeneService(base.ImputationService):
     """One Cloudgene server; ``config.app`` names the app jobs are submitted to."""
 
     protocol: ClassVar[str] = "cloudgene"
-    can_cancel: ClassVar[bool] = True
-    can_restart: ClassVar[bool] = True
-    discovers_panels: ClassVar[bool] = True
-    lists_jobs: ClassVar[bool] = True
-    verifies_token: ClassVar[bool] = True
+    Settings: ClassVar[type[ServiceSettings]] = CloudgeneSettings
+    default_poll: ClassVar[float] = 60.0  # TOPMed asks for no more than one poll a minute
+    #: From the cloudgene-api reference (shared/reference/cloudgene-api.md): min_samples 20 and max_samples
+    #: 50,000 are the imputationserver2 pipeline defaults (section 6.2, "At least 20 samples must be
+    #: uploaded.", genepi/imputationserver-utils: steps/InputValidationCommand.java); max_upload_mb 5000 is
+    #: Cloudgene's ``uploadLimit`` default (section 3.1, genepi/cloudgene3: cli/StartServer.java); the builds
+    #: hg19 and hg38 are the app's ``build`` list (section 3.1), the default of ServiceConfig.builds.
+    #: max_concurrent_jobs is left to the server: it answers "Only N jobs per user ..." itself.
+    default_limits = MappingProxyType({"min_samples": 20, "max_samples": 50_000, "max_upload_mb": 5000})
     needs_token: ClassVar[bool] = True
 
-    def __init__(self, config, client: httpx.AsyncClient, token: SecretStr | None) -> None:
+    def __init__(self, config: ServiceConfig, client: httpx.AsyncClient, token: SecretStr | None) -> None:
         super().__init__(config, client, token)
         self.app = config.app or "imputationserver2"
+
+    def auth(self) -> httpx.Auth:
+        """``X-Auth-Token`` on API calls only: result links are public, and may redirect to storage."""
+        return HeaderTokenAuth(self.token, header="X-Auth-Token", prefixes=[f"{self.config.url}{API}/"])
+
+    def refine_error(self, error: ServiceError) -> ServiceError:
+        """Cloudgene answers a full job quota and a used-up download counter with a plain 400 and a sentence."""
+        if type(error) is not RemoteRejectedError:
+            return error
+        if match := _QUOTA.search(error.said):
+            return QuotaExceededError(self.name, f"{error.said} Wait for one of your jobs to finish, or cancel "
+                                      "one.", limit=int(match[1]), status_code=error.status_code or 400)
+        if _DOWNLOAD_LIMIT in error.said:
+            return DownloadLimitError(self.name, f"{error.said} The file's download quota is used up; ask the "
+                                      "service's operators to reset it", status_code=error.status_code)
+        return error
 
     @classmethod
     def restartable(cls, remote_state: str | None) -> bool:
         """Only a DEAD job (state -1, interrupted by a restart of the server) can be re-queued."""
         return remote_state == DEAD
-
-    def _headers(self) -> dict[str, str]:
-        return {"X-Auth-Token": self.token.get_secret_value()} if self.token else {}
-
-    async def _request(self, method: str, path: str, *, what: str, **kwargs: Any) -> httpx.Response:
-        with transport_errors(self.name, what=what):
-            response = await self.client.request(method, f"{self.config.url}{path}",
-                                                 headers=self._headers(), **kwargs)
-        return check_response(self.name, response, what=what)
-
-    async def _json(self, method: str, path: str, *, what: str, **kwargs: Any) -> Any:
-        return json_body(self.name, await self._request(method, path, what=what, **kwargs), what=what)
 
     # -- server, token, panels ------------------------------------------------------------
 
@@ -104,7 +116,7 @@ class CloudgeneService(ImputationService):
         """Up when ``/api/v2/server`` answers with ``maintenace: false``; 503 means maintenance."""
         start = time.perf_counter()
         try:
-            info = await self._json("GET", f"{API}/server", what="server info")
+            info = await self.request_json("GET", f"{API}/server", what="server info")
         except ServiceError as exc:
             status = HealthStatus.MAINTENANCE if exc.status_code == 503 else (
                 HealthStatus.UP if exc.status_code in (401, 403) else HealthStatus.DOWN)
@@ -118,20 +130,19 @@ class CloudgeneService(ImputationService):
         detail = f"{info.get('name') or 'Cloudgene'}; apps: {', '.join(apps) or 'none visible'}"
         return HealthRecord(service=self.name, status=HealthStatus.UP, detail=detail, latency_ms=latency)
 
-    async def verify_token(self) -> TokenInfo:
+    async def verify_token(self) -> base.TokenInfo:
         """``POST /api/v2/tokens/verify`` (anonymous, always 200; a 404 means not a Cloudgene server)."""
         if self.token is None:
-            return TokenInfo(valid=False, message=f"no token; run `fedimpute login {self.name}`")
-        with transport_errors(self.name, what="token check"):
-            response = await self.client.post(f"{self.config.url}{API}/tokens/verify",
-                                              data={"token": self.token.get_secret_value()})
-        if response.status_code == 404:
+            return base.TokenInfo(valid=False, message=f"no token; run `fedimpute login {self.name}`")
+        try:
+            body = await self.request_json("POST", f"{API}/tokens/verify", what="token check",
+                                           data={"token": self.token.get_secret_value()})
+        except RemoteNotFoundError as exc:
             raise RemoteRejectedError(self.name, "this URL has no Cloudgene token endpoint; is it an "
                                       "imputation server? check the URL with `fedimpute services list`",
-                                      status_code=404)
-        body = json_body(self.name, check_response(self.name, response, what="token check"))
+                                      status_code=404) from exc
         expires = body.get("expire")
-        return TokenInfo(
+        return base.TokenInfo(
             valid=bool(body.get("valid")), user=body.get("username"),
             expires_at=datetime.fromisoformat(expires.replace("Z", "+00:00")) if expires and body.get("valid")
             else None,
@@ -142,9 +153,9 @@ class CloudgeneService(ImputationService):
         """The app's parameters.  Cloudgene answers a bad token here with 404 "... or the request
         requires user authentication", so that case is told apart by asking about the token."""
         try:
-            return AppSchema(await self._json("GET", f"{API}/server/apps/{self.app}", what=f"app {self.app}"))
+            return AppSchema(await self.request_json("GET", f"{API}/server/apps/{self.app}", what=f"app {self.app}"))
         except RemoteNotFoundError as exc:
-            if "authentication" in exc.detail and not (await self.verify_token()).valid:
+            if "authentication" in exc.said and not (await self.verify_token()).valid:
                 raise AuthenticationError(
                     self.name, f"the token was refused (missing, invalid or expired); run `fedimpute login "
                     f"{self.name}` with a new token from the service's profile page", status_code=401) from exc
@@ -155,38 +166,35 @@ class CloudgeneService(ImputationService):
 
     # -- jobs ------------------------------------------------------------------------------
 
-    async def submit(self, files: list[Path], options: SubmitOptions, *, job_name: str,
+    async def submit(self, files: list[Path], options: base.SubmitOptions, *, job_name: str,
                      submission_key: str | None = None,
-                     progress: ProgressCallback | None = None) -> str:
+                     progress: base.ProgressCallback | None = None) -> str:
         schema = await self.app_schema()
         body = MultipartBody()
         for key, value in form_fields(schema, options, job_name=with_key(job_name, submission_key)):
             body.add_field(key, value)
         for path in files:
             body.add_file("files", path)
-        with transport_errors(self.name, what="upload"):
-            response = await self.client.post(
-                f"{self.config.url}{API}/jobs/submit/{self.app}", content=body.stream(progress),
-                headers={**self._headers(), **body.headers()})
-        data = json_body(self.name, check_response(self.name, response, what="submission"), what="submission")
+        data = await self.request_json("POST", f"{API}/jobs/submit/{self.app}", what="submission",
+                                       sending="upload", content=body.stream(progress), headers=body.headers())
         if not data.get("success") or not data.get("id"):
             raise RemoteRejectedError(self.name, f"submission refused: {data.get('message') or data}")
         return str(data["id"])
 
-    async def get_job(self, remote_id: str, *, previous: JobStatus | None = None) -> RemoteJob:
-        data = await self._json("GET", f"{API}/jobs/{remote_id}", what=f"job {remote_id}")
+    async def get_job(self, remote_id: str, *, previous: JobStatus | None = None) -> base.RemoteJob:
+        data = await self.request_json("GET", f"{API}/jobs/{remote_id}", what=f"job {remote_id}")
         return read_job(self.config.url, data, previous)
 
-    async def list_jobs(self, *, wanted: set[str] | None = None) -> list[RemoteJob]:
+    async def list_jobs(self, *, wanted: set[str] | None = None) -> list[base.RemoteJob]:
         """Jobs of the account.  Pages of 15, newest first, stopping once every ``wanted`` id was seen;
         when ``wanted`` is longer than a page, one unpaged request is cheaper than many pages (a monitor
         sweep asks at most once a minute, so this is not the tight loop the operators warn about)."""
         if wanted is not None and len(wanted) > PAGE_SIZE:
-            data = await self._json("GET", f"{API}/jobs", what="job list")
+            data = await self.request_json("GET", f"{API}/jobs", what="job list")
             return [read_job(self.config.url, item) for item in data.get("data") or []]
         jobs, page, missing = [], 1, set(wanted or ())
         while page:
-            data = await self._json("GET", f"{API}/jobs", params={"page": page}, what="job list")
+            data = await self.request_json("GET", f"{API}/jobs", params={"page": page}, what="job list")
             items = [read_job(self.config.url, item) for item in data.get("data") or []]
             jobs.extend(items)
             missing -= {j.remote_id for j in items}
@@ -195,20 +203,14 @@ class CloudgeneService(ImputationService):
             page = data.get("next") if isinstance(data.get("next"), int) and data.get("next") != page else None
         return jobs
 
-    async def cancel(self, remote_id: str) -> RemoteJob:
-        data = await self._json("GET", f"{API}/jobs/{remote_id}/cancel", what=f"cancel of {remote_id}")
+    async def cancel(self, remote_id: str) -> base.RemoteJob:
+        data = await self.request_json("GET", f"{API}/jobs/{remote_id}/cancel", what=f"cancel of {remote_id}")
         return read_job(self.config.url, data)
 
     async def restart(self, remote_id: str) -> str:
         """Re-queue a DEAD (-1) job; the server refuses any other state."""
-        data = await self._json("GET", f"{API}/jobs/{remote_id}/restart", what=f"restart of {remote_id}")
+        data = await self.request_json("GET", f"{API}/jobs/{remote_id}/restart", what=f"restart of {remote_id}")
         return str(data.get("message") or "restarted")
-
-    async def download(self, remote: RemoteFile, dest: Path, *,
-                       progress: ProgressCallback | None = None) -> DownloadedFile:
-        """One GET of ``remote`` into ``dest`` (a folder); the name may hold sub-folders."""
-        return await stream_to_file(self.name, self.client, remote.url, safe_join(dest, remote.name),
-                                    progress=progress)
 
 
 def with_key(job_name: str, key: str | None) -> str:
@@ -246,7 +248,7 @@ def _population(schema: AppSchema, panel_key: str, population: str) -> str:
                      f"choose one of {ids}")
 
 
-def form_fields(schema: AppSchema, options: SubmitOptions, *, job_name: str) -> list[tuple[str, str]]:
+def form_fields(schema: AppSchema, options: base.SubmitOptions, *, job_name: str) -> list[tuple[str, str]]:
     """The multipart fields for ``options``, validated against ``schema`` (files are added apart)."""
     key = _panel_key(schema, options.panel)
     fields = [("job-name", job_name), ("refpanel", key)]

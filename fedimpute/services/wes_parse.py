@@ -19,7 +19,11 @@ from fedimpute.models import JobStatus, MessageLevel
 from fedimpute.redaction import redact
 from fedimpute.services.base import RemoteFile, RemoteJob, RemoteMessage, RemoteStep
 
-__all__ = ["STATES", "map_state", "parse_outputs", "parse_run", "parse_time", "run_list"]
+__all__ = ["JOB_TAG", "KEY_TAG", "STATES", "map_state", "parse_outputs", "parse_run", "parse_time", "run_list",
+           "tag_fields"]
+
+#: Run tags fedimpute sends with every run: the job's name and fedimpute's job id (the submission key).
+JOB_TAG, KEY_TAG = "fedimpute_job", "fedimpute_key"
 
 STATES: dict[str, JobStatus] = {
     "QUEUED": JobStatus.QUEUED,
@@ -38,9 +42,10 @@ _PROGRESS = re.compile(r"^(INFO|WARNING|ERROR)\b.*\[(job|step|workflow) ", re.I)
 MAX_LOG_MESSAGES = 40
 
 
-def map_state(state: str | None) -> JobStatus:
-    """WES state → JobStatus; anything unknown (UNKNOWN, DELETING, vendor states) is still running."""
-    return STATES.get((state or "").upper(), JobStatus.RUNNING)
+def map_state(state: str | None, table: dict[str, JobStatus] = STATES) -> JobStatus:
+    """WES state → JobStatus (``table``: a dialect's own, e.g. Workbench's); anything unknown (UNKNOWN,
+    DELETING, vendor states) is still running."""
+    return table.get(str(state or "").upper(), JobStatus.RUNNING)
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -51,6 +56,16 @@ def parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def tag_fields(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """``(job name, submission key)`` from the run's fedimpute tags (in its request, or beside it)."""
+    request = body.get("request")
+    tags = (request.get("tags") if isinstance(request, dict) else None) or body.get("tags")
+    if not isinstance(tags, dict):
+        return None, None
+    name, key = (str(tags[k]) if tags.get(k) else None for k in (JOB_TAG, KEY_TAG))
+    return name, key
 
 
 def run_list(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
@@ -147,11 +162,9 @@ def parse_run(body: dict[str, Any], *, stderr_text: str | None = None) -> Remote
         exit_code = log.get("exit_code")
         error = f"{state}" + (f" (exit code {exit_code})" if exit_code is not None else "") + \
             (f": {tail[-1]}" if tail else "")
-    tags = (body.get("request") or {}).get("tags") or body.get("tags") or {}
+    name, key = tag_fields(body)
     return RemoteJob(
-        remote_id=str(body.get("run_id")), name=tags.get("fedimpute_job") if isinstance(tags, dict) else None,
-        submission_key=tags.get("fedimpute_key") if isinstance(tags, dict) else None,
-        status=status, remote_state=state,
+        remote_id=str(body.get("run_id")), name=name, submission_key=key, status=status, remote_state=state,
         started_at=parse_time(log.get("start_time") or body.get("start_time")),
         finished_at=parse_time(log.get("end_time") or body.get("end_time")) if status.is_terminal else None,
         steps=steps, outputs=files if status is JobStatus.COMPLETED else [], error=error,

@@ -43,7 +43,7 @@ class CatalogueStore(StoreBase):
                 f"INSERT INTO services ({_SERVICE_COLS}, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    service.name, service.protocol.value, service.url, service.app, service.description,
+                    service.name, service.protocol, service.url, service.app, service.description,
                     service.location, service.enabled, service.builtin, to_json(service.settings),
                     service.min_samples, service.max_samples, service.max_upload_mb,
                     service.max_concurrent_jobs, service.builds, created, now,

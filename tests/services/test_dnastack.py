@@ -22,8 +22,17 @@ from fedimpute.models import HealthStatus, JobStatus, Protocol, ServiceConfig
 from fedimpute.redaction import redact
 from fedimpute.services import dnastack
 from fedimpute.services.base import RemoteFile, SubmitOptions
-from fedimpute.services.dnastack import DnastackService, map_state, output_files, parse_run, run_params
-from fedimpute.services.dnastack_auth import client_credentials_token, device_code_login
+from fedimpute.services.dnastack import (
+    DnastackService,
+    DnastackSettings,
+    map_state,
+    output_files,
+    parse_run,
+    run_params,
+)
+from fedimpute.services.dnastack import adapter as dnastack_adapter
+from fedimpute.services.dnastack.discovery import registry_entries
+from fedimpute.services.dnastack.oauth import client_credentials_token, device_code_login
 from tests.dnastack_fake.fixtures import (  # noqa: F401
     ALICE,
     ALICE_TOKEN,
@@ -248,7 +257,7 @@ async def test_submit__bad_extra_params_is_usage_error(raw, problem, make_adapte
 
 def test_run_params__aes_refused(vcf):
     with pytest.raises(UsageError, match="drop --aes"):
-        run_params("wb", [vcf], SubmitOptions(panel="p", aes=True), {"input_prefix": PREFIX})
+        run_params("wb", [vcf], SubmitOptions(panel="p", aes=True), DnastackSettings(input_prefix=PREFIX))
 
 
 async def test_submit__refusal_quotes_the_service(make_adapter, vcf):
@@ -362,7 +371,7 @@ async def test_download__token_sent_only_to_workbench_hosts(client, tmp_path):
 
 @pytest.mark.parametrize("style", ["relative", "root", "absolute", "token"])
 async def test_list_jobs__follows_every_page(style, dnastack_fake, make_adapter, vcf, monkeypatch):
-    monkeypatch.setattr(dnastack, "PAGE_SIZE", 2)
+    monkeypatch.setattr(dnastack_adapter, "PAGE_SIZE", 2)
     dnastack_fake.page_style = style
     adapter = make_adapter()
     ids = [await adapter.submit([vcf], OPTIONS, job_name=f"j{i}") for i in range(5)]
@@ -378,7 +387,7 @@ async def test_list_jobs__follows_every_page(style, dnastack_fake, make_adapter,
     ({"next_page_token": "1"}, "runs?page_size=1&page_token=1")])
 @respx.mock
 async def test_list_jobs__stops_when_a_page_repeats(next_page, second, client, monkeypatch):
-    monkeypatch.setattr(dnastack, "PAGE_SIZE", 1)
+    monkeypatch.setattr(dnastack_adapter, "PAGE_SIZE", 1)
     respx.get(f"{WB}/services").respond(json=[_entry("ewes-service", f"{WB}/e/")])
     runs = respx.get(f"{WB}/e/ns/ga4gh/wes/v1/runs").respond(json={
         "runs": [{"run_id": "r1", "state": "COMPLETE"}], **next_page})
@@ -551,9 +560,9 @@ async def test_device_code__unknown_client_is_refused(dnastack_url, client):
 
 
 def test_registry_entries__json_shapes():
-    assert dnastack._registry_entries([{"id": 1}, "x"]) == [{"id": 1}]
-    assert dnastack._registry_entries({"services": []}) == []
-    assert dnastack._registry_entries({"msg": "x"}) is None
+    assert registry_entries([{"id": 1}, "x"]) == [{"id": 1}]
+    assert registry_entries({"services": []}) == []
+    assert registry_entries({"msg": "x"}) is None
 
 
 def test_adapter__found_by_protocol_name_with_honest_flags():
@@ -561,5 +570,5 @@ def test_adapter__found_by_protocol_name_with_honest_flags():
 
     cls = adapter_class("dnastack")
     assert cls is DnastackService
-    assert (cls.can_cancel, cls.lists_jobs, cls.verifies_token, cls.needs_token) == (True, True, True, True)
-    assert (cls.can_restart, cls.discovers_panels) == (False, False)
+    assert (cls.can_cancel, cls.lists_jobs, cls.verifies_token, cls.needs_token, cls.logs_in) == (True,) * 5
+    assert cls.can_restart is False

@@ -1,5 +1,6 @@
 """OAuth2 for DNAstack Workbench: client credentials, device-code login, and the auth
-configs that the Workbench service registry lists next to each service.
+configs that the Workbench service registry lists next to each service; :class:`OAuthLogin`
+is the adapter's ``oauth_login`` capability built on them.
 
 Workbench takes ``Authorization: Bearer <access token>``; tokens come from an OAuth2
 token endpoint and are scoped by ``resource`` (the service URLs, comma-joined).  These
@@ -27,13 +28,16 @@ from fedimpute.exceptions import (
     RemoteRejectedError,
     ServiceError,
     ServiceUnavailableError,
+    UsageError,
 )
 from fedimpute.redaction import register_secret
+from fedimpute.services.dnastack.discovery import EWES, USERS, WORKFLOWS, Discovery
 
 __all__ = [
     "CLIENT_CREDENTIALS",
     "DEVICE_CODE",
     "OAuthConfig",
+    "OAuthLogin",
     "client_credentials_token",
     "device_code_login",
     "merge_resources",
@@ -99,6 +103,38 @@ def merge_resources(configs: list[OAuthConfig]) -> OAuthConfig | None:
             if resource.strip() and resource.strip() not in resources:
                 resources.append(resource.strip())
     return first.model_copy(update={"resource": ",".join(resources) or None})
+
+
+class OAuthLogin(Discovery):
+    """The OAuth2 side of :class:`~fedimpute.services.dnastack.adapter.DnastackService`."""
+
+    async def oauth_configs(self) -> list[OAuthConfig]:
+        """Every OAuth2 config the registry lists, ewes service first."""
+        endpoints = await self.endpoints()
+        ordered = [*endpoints.entries(EWES), *endpoints.entries(WORKFLOWS, USERS), *endpoints.services]
+        return oauth_configs(ordered)  # de-duplicated, so the ewes configs come first
+
+    async def login_config(self) -> OAuthConfig | None:
+        """One config for a token that covers the ewes, workflow and user services."""
+        endpoints = await self.endpoints()
+        return merge_resources(oauth_configs([*endpoints.entries(EWES), *endpoints.entries(WORKFLOWS, USERS)]))
+
+    async def oauth_login(self, *, client_id: str | None = None, client_secret: str | None = None,
+                          on_prompt: Callable[[str, str], None] | None = None) -> str:
+        """A token from the registry's OAuth2 config: client credentials when ``client_id`` and
+        ``client_secret`` are given, else the device-code flow (the user approves in a browser)."""
+        config = await self.login_config()
+        if config is None:
+            raise UsageError(f"the registry of {self.name} lists no OAuth2 configuration; use --token")
+        if client_id and client_secret:
+            token, _ = await client_credentials_token(self.client, config.token_endpoint, client_id, client_secret,
+                                                      config.resource or "", config.scope, service=self.name)
+            return token
+        if config.device_code_endpoint and config.client_id:
+            return await device_code_login(self.client, config.device_code_endpoint, config.token_endpoint,
+                                           config.client_id, config.resource or "", config.scope,
+                                           on_prompt=on_prompt or (lambda url, code: None), service=self.name)
+        raise UsageError(f"{self.name} offers no device-code login; use --client-id with a client secret")
 
 
 async def client_credentials_token(client: httpx.AsyncClient, token_endpoint: str, client_id: str,
