@@ -12,15 +12,31 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 import httpx
+from pydantic import BaseModel, ConfigDict
 
 from fedimpute._http import check_response, transport_errors
 from fedimpute.exceptions import IntegrityError, UsageError
-from fedimpute.services.base import DownloadedFile, ProgressCallback
 
-__all__ = ["looks_like_error_body", "safe_join", "stream_to_file"]
+__all__ = ["DownloadedFile", "ProgressCallback", "looks_like_error_body", "safe_join", "stream_to_file"]
+
+#: ``(bytes done, bytes in all)`` of a transfer, for progress bars.
+ProgressCallback = Callable[[int, int], None]
+
+
+class DownloadedFile(BaseModel):
+    """A result file on disk, with the checksums computed while it streamed in."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    path: Path
+    size: int
+    sha256: str
+    md5: str
 
 _ERROR_PROBE = 4096
 

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fedimpute.cli._common import emit_json, err, out
-from fedimpute.exceptions import FedImputeError, UsageError
+from fedimpute.exceptions import UsageError
 from fedimpute.models import ReferencePanel, ServiceConfig
 
 if TYPE_CHECKING:  # the checker needs numpy: imported when a check runs, not when the CLI loads
@@ -42,10 +42,7 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Check VCF files as the imputation server would, before uploading them."""
-    try:
-        from fedimpute.preflight import check_files, fix_files
-    except ImportError as exc:  # numpy is not installed
-        raise FedImputeError(f"the pre-flight check needs the {exc.name} package: pip install {exc.name}") from exc
+    from fedimpute.preflight import check_files, fix_files  # numpy, a core dependency: loaded on use only
 
     if build not in ("auto", "hg19", "hg38"):
         raise UsageError(f"--build must be hg19, hg38 or auto, got {build!r}")

@@ -59,7 +59,7 @@ def test_sigkill_20_times__every_job_completes_once_with_no_lost_events(setup, h
         proc = _worker(home, vcf)
         time.sleep(rng.uniform(0.3, 2.5))  # somewhere in recording, uploading, polling or downloading
         os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        proc.communicate()  # reaps it and closes its pipes
     final = _worker(home, vcf)
     out, err = final.communicate(timeout=240)
     assert final.returncode == 0 and "DONE" in out, err[-3000:]

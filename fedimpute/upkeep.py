@@ -1,0 +1,113 @@
+"""The monitor's upkeep at the end of each sweep: service health every 15 minutes, and warnings
+about results a service is about to delete.
+
+Both read the time only through :meth:`Upkeep.clock`, so tests simulate days passing without
+sleeping; both keep their schedule in the store, so it holds across processes and restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from fedimpute.exceptions import FedImputeError, UnknownProtocolError
+from fedimpute.models import HealthRecord, HealthStatus, ServiceConfig, utcnow
+
+if TYPE_CHECKING:
+    from fedimpute.hub import Hub
+    from fedimpute.monitor import SweepResult
+    from fedimpute.store import Store
+
+__all__ = ["Upkeep"]
+
+log = logging.getLogger("fedimpute.monitor")
+
+
+class Upkeep:
+    """Health checks and expiry warnings, mixed into :class:`~fedimpute.monitor.Monitor`."""
+
+    store: Store
+    hub: Hub
+    _requests: int
+
+    #: Seconds between two health checks of one service (``FEDIMPUTE_HEALTH_PERIOD`` overrides; 0: none).
+    health_period: float = 900.0
+    #: A health check that takes longer records the service as down.
+    health_timeout: float = 20.0
+    #: Warn this long before a service deletes results that are not downloaded.
+    expiry_warning: timedelta = timedelta(hours=24)
+
+    def clock(self) -> datetime:
+        """Now, in UTC.  Health periods and expiry warnings read the time only here, so a test can
+        replace it on the instance to simulate days passing."""
+        return utcnow()
+
+    def _health_every(self) -> float:
+        raw = os.environ.get("FEDIMPUTE_HEALTH_PERIOD", "").strip()
+        try:
+            return float(raw) if raw else self.health_period
+        except ValueError:
+            log.warning("FEDIMPUTE_HEALTH_PERIOD=%r is not a number of seconds; using %g", raw, self.health_period)
+            return self.health_period
+
+    async def _check_health(self, result: SweepResult) -> None:
+        """Check every enabled service whose newest recorded check is older than the period (the
+        store's time, so the period holds across processes and restarts); concurrently, time-limited.
+
+        Between two due times the store is not read at all (``_health_next``): a sweep every few
+        seconds would otherwise pay a DuckDB open each time to learn that nothing is due."""
+        every, now = self._health_every(), self.clock()
+        if every <= 0 or now < getattr(self, "_health_next", now):
+            return
+        period = timedelta(seconds=every)
+        due, next_due = self.store.services_due_for_health(now - period)
+        self._health_next = min(next_due + period if next_due else now + period, now + period)
+        if not due:
+            return
+        start = self._requests
+        records = await asyncio.gather(*(self._health_of(service) for service in due))
+        with self.store.session():
+            for record in records:
+                self.store.record_health(record)
+        result.requests += self._requests - start
+
+    async def _health_of(self, service: ServiceConfig) -> HealthRecord:
+        """One service's health, never an exception: a check that fails says why in its detail."""
+        try:
+            async with self.hub.adapter(service) as adapter:
+                record = await asyncio.wait_for(adapter.health(), self.health_timeout)
+        except TimeoutError:
+            record = HealthRecord(service=service.name, status=HealthStatus.DOWN,
+                                  detail=f"no answer within {self.health_timeout:.0f} s")
+        except UnknownProtocolError as exc:  # the protocol's adapter is not installed: nothing to tell
+            record = HealthRecord(service=service.name, status=HealthStatus.UNKNOWN, detail=str(exc))
+        except FedImputeError as exc:
+            record = HealthRecord(service=service.name, status=HealthStatus.DOWN, detail=str(exc))
+        except Exception as exc:  # a bug must not stop the monitor; it is logged, and unknown is not down
+            log.warning("health check of %s failed", service.name, exc_info=True)
+            record = HealthRecord(service=service.name, status=HealthStatus.UNKNOWN,
+                                  detail=f"check failed: {type(exc).__name__}")
+        return record.model_copy(update={"checked_at": self.clock()})
+
+    def _warn_expiring(self, result: SweepResult) -> None:
+        """Warn once (log and job event) about completed jobs whose results the service deletes within
+        ``expiry_warning`` and that are not downloaded yet."""
+        now = self.clock()
+        if now < getattr(self, "_expiry_next", now):
+            return  # warnings are about a day ahead: looking once a minute is plenty
+        self._expiry_next = now + timedelta(minutes=1)
+        for job in self.store.expiring_jobs(now + self.expiry_warning):
+            left = job.expires_at - now
+            when = f"{job.expires_at:%Y-%m-%d %H:%M} UTC"
+            if left.total_seconds() > 0:
+                detail = (f"{job.service} deletes the results at {when} (in {left.total_seconds() / 3600:.0f} h) "
+                          f"and they are not downloaded yet; run `fedimpute results download {job.job_id}`")
+            else:
+                detail = (f"{job.service} was due to delete the results at {when} and they were never "
+                          f"downloaded; try `fedimpute results download {job.job_id}` now")
+            if self.store.warn_expiry(job.job_id, detail, now):
+                log.warning("job %s: %s", job.job_id, detail)
+                result.messages.append(f"{job.job_id}: {detail}")
