@@ -3,10 +3,17 @@
 ``create_app()`` builds one per session (the served script runs once per page load) around
 the process-wide :class:`~fedimpute.ui.runtime.Runtime`; views are created when first shown,
 so the jobs page, the landing view, loads without the plotting stack.
+
+Every session of a server shares one event loop, so a served app never reads the store on it:
+its first rows are read in a worker thread while the browser loads the page (``prefetch``) and
+shown once it is there (``start``); the periodic refresh (``tick_async``) and every read a click
+causes run in worker threads too.  While another process holds the store, the page says "store
+busy ..., retrying" and keeps answering clicks.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import panel as pn
@@ -20,6 +27,7 @@ from fedimpute.ui.components import (
     StatisticsView,
     SubmitForm,
 )
+from fedimpute.ui.components._notes import note
 from fedimpute.ui.runtime import auth_enabled, get_runtime
 from fedimpute.ui.settings import DashboardSettings
 from fedimpute.ui.state import HubState, JobDetailState, JobListState, SubmissionState
@@ -59,7 +67,9 @@ class HubApp(pn.viewable.Viewer):
         self._views: dict[str, pn.viewable.Viewable] = {}
         self._main = pn.Column(self._view_of(self.view), sizing_mode="stretch_width")
         self._ticks = 0
+        self._ticking = False
         self._callback = None
+        self._catalogue_read: asyncio.Future | None = None
 
     def _build(self, name: str):
         if name == "Jobs":
@@ -90,7 +100,10 @@ class HubApp(pn.viewable.Viewer):
         self._main.objects = [self._view_of(self.view)]
 
     def _on_submitted(self, _event) -> None:
-        self.jobs.refresh()
+        if self.state.offload:
+            self.state.soon(self.jobs.refresh_async)
+        else:
+            self.jobs.refresh()
         self.view = "Jobs"
 
     def tick(self) -> None:
@@ -103,10 +116,54 @@ class HubApp(pn.viewable.Viewer):
         if every:
             self.state.refresh_catalogue()
 
+    def prefetch(self) -> None:
+        """Start a served session's first reads (catalogue and first rows) in worker threads while
+        the browser loads the page; :meth:`start` shows them."""
+        self._catalogue_read = self.state.prefetch(self.state._read_catalogue)
+        self.jobs.prefetch()
+
+    async def load(self) -> None:
+        """A served session's first reads (catalogue and first rows), in worker threads."""
+        prefetched, self._catalogue_read = self._catalogue_read, None
+        await asyncio.gather(self.state.refresh_catalogue_async(prefetched=prefetched), self.jobs.refresh_async())
+
+    async def start(self) -> None:
+        """A served page is in the browser: show what :meth:`prefetch` read, then keep it fresh.  (Rows
+        that reach a Tabulator before the browser has rendered it can be lost, so they wait for this.)"""
+        await self.load()
+        self.start_refresh()
+
+    async def tick_async(self) -> None:
+        """:meth:`tick` for served pages: the reads run in worker threads, and whatever found the store
+        busy (rows, the shown job, the catalogue, statistics) is read again.  A tick still waiting for
+        its reads makes the next one a no-op, so a busy store never piles reads up."""
+        if self._ticking:
+            return
+        self._ticking = True
+        try:
+            self._ticks += 1
+            every = self._ticks % CATALOGUE_EVERY == 0
+            await self.jobs.refresh_async(if_changed=not every)
+            await self.detail.refresh_async(if_changed=not every)
+            if every or self.state.catalogue_stale:
+                await self.state.refresh_catalogue_async()
+            statistics = self._views.get("Statistics")
+            if isinstance(statistics, StatisticsView) and statistics.stale:
+                await statistics.refresh_async()
+        finally:
+            self._ticking = False
+
+    def _tick_soon(self) -> None:
+        """Start :meth:`tick_async` apart from the periodic callback: Bokeh runs a coroutine callback
+        holding the session's document lock, so a tick awaiting a busy store would hold back the
+        user's clicks until its reads gave up."""
+        self.state.soon(self.tick_async)
+
     def start_refresh(self) -> None:
         """Re-read the store every ``refresh_ms`` (server sessions and live notebooks)."""
         if self.refresh_ms and self._callback is None:
-            self._callback = pn.state.add_periodic_callback(self.tick, period=self.refresh_ms)
+            tick = self._tick_soon if self.state.offload else self.tick
+            self._callback = pn.state.add_periodic_callback(tick, period=self.refresh_ms)
 
     def stop_refresh(self) -> None:
         if self._callback is not None:
@@ -133,7 +190,8 @@ class HubApp(pn.viewable.Viewer):
                               sizing_mode="stretch_width", margin=0)
         sidebar = pn.Column(pn.pane.HTML(self._who()), nav, width=230, margin=(10, 10),
                             styles={"border-right": "1px solid #e0e0e0"})
-        return pn.Column(header, pn.Row(sidebar, self._main, sizing_mode="stretch_width"),
+        main = pn.Column(note(self.state.param.store_busy, kind="warn"), self._main, sizing_mode="stretch_width")
+        return pn.Column(header, pn.Row(sidebar, main, sizing_mode="stretch_width"),
                          sizing_mode="stretch_width", margin=0)
 
     def servable(self, title: str | None = None, location: bool = True, area: str = "main", target=None):
@@ -146,14 +204,16 @@ class HubApp(pn.viewable.Viewer):
         tabs = pn.Tabs(*((name, pn.panel(self._view_of(name))) for name in VIEWS), dynamic=True,
                        sizing_mode="stretch_width")
         tabs.param.watch(lambda e: setattr(self, "view", VIEWS[e.new]), "active")
-        return pn.Column(pn.pane.HTML(self._who()), tabs, sizing_mode="stretch_width")
+        return pn.Column(pn.pane.HTML(self._who()), note(self.state.param.store_busy, kind="warn"), tabs,
+                         sizing_mode="stretch_width")
 
 
 def create_app(home: str | Path | None = None, *, user: str | None = None, admin: bool | None = None,
                settings: DashboardSettings | None = None, logout_url: str | None = None) -> HubApp:
     """One session's app for ``user`` (default: the signed-in user, else the CLI's owner).
 
-    In a server session it also starts the store re-read and, once per process, the monitor.
+    In a server session it also starts the store re-read and, once per process, the monitor; the
+    session reads nothing on the event loop (see the module's docstring).
     """
     settings = settings or DashboardSettings.from_env()
     served = _in_server_session()
@@ -163,9 +223,13 @@ def create_app(home: str | Path | None = None, *, user: str | None = None, admin
         raise PermissionError("this dashboard needs a signed-in user")
     if served and pn.state.user and logout_url is None:
         logout_url = "/logout"
-    state = HubState.from_home(runtime.home, user=user, hub=runtime.hub, catalogue=runtime.catalogue,
-                               admin=admin if admin is not None else bool(user and user in settings.admins))
+    # served sessions share the catalogue (read in worker threads, short lock wait); a notebook reads its own
+    catalogue = runtime.catalogue if served else None
+    state = HubState.from_home(runtime.home, user=user, hub=runtime.hub, catalogue=catalogue,
+                               admin=admin if admin is not None else bool(user and user in settings.admins),
+                               offload=served)
     app = HubApp(state=state, refresh_ms=settings.refresh_ms, logout_url=logout_url)
     if served:
-        pn.state.onload(app.start_refresh)
+        app.prefetch()
+        pn.state.onload(app.start)
     return app

@@ -2,16 +2,22 @@
 
 ``panel serve`` runs the app script once per page load, so anything shared must live outside
 it: :func:`get_runtime` keeps one :class:`Runtime` per FEDIMPUTE_HOME in ``pn.state.cache``,
-and its monitor is scheduled once with ``pn.state.schedule_task`` (idempotent by name).
-The monitor is :class:`fedimpute.monitor.Monitor`: lease-guarded, so one process polls a home
-even when several servers (or ``fedimpute jobs watch``) run; it also downloads the results of
-jobs that completed, which is what the quality view reads.
+and its monitor is started once.  The monitor is :class:`fedimpute.monitor.Monitor`: lease-guarded,
+so one process polls a home even when several servers (or ``fedimpute jobs watch``) run; it also
+downloads the results of jobs that completed, which is what the quality view reads.
+
+The monitor runs on a thread of its own with its own event loop, never on the server's: its
+store calls wait (and sleep) for the file lock while another process holds it, and its sweeps
+take seconds of DuckDB work, either of which would freeze every browser session.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from datetime import timedelta
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import panel as pn
@@ -22,6 +28,7 @@ from fedimpute.monitor import Monitor, MonitorBusyError
 from fedimpute.paths import home_dir
 from fedimpute.store import Store
 from fedimpute.ui.catalogue_cache import CatalogueCache
+from fedimpute.ui.state.hub import SERVED_LOCK_TIMEOUT
 
 __all__ = ["Runtime", "auth_enabled", "get_runtime", "require_sign_in"]
 
@@ -45,31 +52,64 @@ class Runtime:
     def __init__(self, home: Path, *, monitor_period: float = 5.0) -> None:
         self.home = home
         self.hub = Hub(Store(home))
-        self.catalogue = CatalogueCache(Store(home, lock_timeout=10.0))
+        self.catalogue = CatalogueCache(Store(home, lock_timeout=SERVED_LOCK_TIMEOUT))
         self.monitor_period = monitor_period
         self.sweeps = 0
         self.last_error = ""
         self._sweeping = False
-        self._started = False
         self._monitor = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._wake: Callable[[], object] | None = None  # ends the monitor's wait between sweeps
+        self._start_lock = threading.Lock()
 
     @property
     def task_name(self) -> str:
         return f"fedimpute-monitor:{self.home}"
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> bool:
-        """Schedule the periodic sweep (once per process); False when the period is 0."""
+        """Start the monitor's thread (once per process); False when the period is 0."""
         if self.monitor_period <= 0:
             return False
-        if not self._started:
-            pn.state.schedule_task(self.task_name, self.sweep, period=timedelta(seconds=self.monitor_period))
-            self._started = True
+        with self._start_lock:
+            if not self.running:
+                self._stopping = threading.Event()
+                self._thread = threading.Thread(target=self._run, args=(self._stopping,), name=self.task_name,
+                                                daemon=True)
+                self._thread.start()
         return True
 
-    def stop(self) -> None:
-        if self._started:
-            pn.state.cancel_task(self.task_name)
-            self._started = False
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the monitor after its current sweep (waits up to ``timeout`` seconds for it)."""
+        with self._start_lock:
+            thread, self._thread = self._thread, None
+            self._stopping.set()
+            wake, self._wake = self._wake, None
+        if wake is not None:
+            with contextlib.suppress(RuntimeError):  # its loop has already ended
+                wake()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def _run(self, stopping: threading.Event) -> None:
+        self._monitor = None  # a Monitor of this thread's event loop
+        asyncio.run(self._watch(stopping))
+
+    async def _watch(self, stopping: threading.Event) -> None:
+        """Sweep every ``monitor_period`` seconds until stopped (``stop`` wakes the wait between sweeps)."""
+        woken = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        with self._start_lock:
+            if not stopping.is_set():
+                self._wake = lambda: loop.call_soon_threadsafe(woken.set)
+        while not stopping.is_set():
+            await self.sweep()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), self.monitor_period)
 
     async def sweep(self) -> None:
         """One pass over the active jobs; skipped while the previous one still runs."""
@@ -92,10 +132,9 @@ class Runtime:
     async def _sweep(self) -> None:
         if self._monitor is None:
             self._monitor = Monitor(self.hub, auto_download=True)
-        try:
+        # MonitorBusyError: another process polls this home; its results reach us through the store
+        with contextlib.suppress(MonitorBusyError):
             await self._monitor.sweep()
-        except MonitorBusyError:
-            pass  # another process polls this home; its results reach us through the store
 
 
 def get_runtime(home: str | Path | None = None, *, monitor_period: float = 5.0, start: bool = True) -> Runtime:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
+import threading
+import time
 
 import httpx
 import panel as pn
@@ -59,12 +62,38 @@ def test_websocket_origins__every_name_when_listening_widely():
 
 
 def test_runtime__one_per_home_and_started_once(home, monkeypatch):
-    scheduled = []
-    monkeypatch.setattr(pn.state, "schedule_task", lambda name, cb, **kw: scheduled.append(name))
     monkeypatch.setattr(pn.state, "cache", {})
     first = get_runtime(home, monitor_period=3)
-    assert get_runtime(home) is first and len(scheduled) == 1
-    assert not get_runtime(home.parent / "other", monitor_period=0).start()
+    try:
+        thread = first._thread
+        assert get_runtime(home) is first and first.running and first._thread is thread
+        assert not get_runtime(home.parent / "other", monitor_period=0).start()
+    finally:
+        first.stop()
+    assert not first.running and not thread.is_alive()
+
+
+def test_runtime__monitor_sweeps_on_its_own_thread_and_loop(home, monkeypatch):
+    """The monitor never runs on the caller's (a server's) event loop: its store calls may wait for the lock."""
+    monkeypatch.setattr(pn.state, "cache", {})
+    runtime = get_runtime(home, monitor_period=0.05, start=False)
+    seen = []
+
+    async def record():
+        seen.append((threading.current_thread(), asyncio.get_running_loop()))
+
+    monkeypatch.setattr(runtime, "_sweep", record)
+    runtime.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(seen) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        runtime.stop()
+    assert len(seen) >= 2, "the monitor did not sweep periodically"
+    assert all(t is not threading.main_thread() and t.name == runtime.task_name for t, _ in seen)
+    assert len({id(loop) for _, loop in seen}) == 1
+    assert not runtime.running and not seen[0][0].is_alive()  # stop() returns once the thread has ended
 
 
 async def test_runtime__sweep_never_overlaps_and_survives_errors(home, monkeypatch):

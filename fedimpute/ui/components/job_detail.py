@@ -57,7 +57,7 @@ class JobDetail(pn.viewable.Viewer):
         self._buttons = {name: pn.widgets.Button(label=label, color=color) for name, label, color in (
             ("refresh", "Refresh", "default"), ("cancel", "Cancel job", "danger"),
             ("download", "Download results", "primary"), ("restart", "Restart job", "warning"))}
-        self._buttons["refresh"].on_click(lambda _: self.detail.refresh())
+        self._buttons["refresh"].on_click(self._on_refresh)
         self._buttons["cancel"].on_click(self._on_cancel)
         self._buttons["download"].on_click(self._on_download)
         self._buttons["restart"].on_click(self._on_restart)
@@ -76,6 +76,9 @@ class JobDetail(pn.viewable.Viewer):
             self._buttons["download"].disabled = d.busy or not d.can_download
             self._buttons["restart"].visible = d.can_restart  # only dead jobs of a protocol that restarts
             self._buttons["restart"].disabled = d.busy
+
+    async def _on_refresh(self, _event) -> None:
+        await self.detail.refresh_async()  # reads in a worker thread: the page never waits for the store
 
     async def _on_cancel(self, _event) -> None:
         await self.detail.cancel()

@@ -39,7 +39,7 @@ def service_rows(state: HubState) -> pd.DataFrame:
     rows = []
     for s in state.services:
         health = state.health_of(s.name)
-        rows.append([s.name, s.protocol.value, s.location, health.status.value, _share(state.uptime(s.name)),
+        rows.append([s.name, s.protocol, s.location, health.status.value, _share(state.uptime(s.name)),
                      f"{health.checked_at:%Y-%m-%d %H:%M}" if health.checked_at else "", health.detail,
                      state.tokens.get(s.name, ""), s.url, s.description])
     return pd.DataFrame(rows, columns=COLUMNS)

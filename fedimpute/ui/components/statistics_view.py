@@ -2,7 +2,8 @@
 
 Plots are :mod:`fedimpute.plots`' (shared with notebooks and reports).  Their data is the store's
 job statistics cut down to this user's jobs on the server (every job for an admin), so only the
-user's own numbers reach the browser.  Read when the view opens and on "Refresh", not every tick.
+user's own numbers reach the browser.  Read when the view opens and on "Refresh", not every tick;
+in a served page in a worker thread, and again by the periodic refresh while the store is busy (``stale``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pandas as pd
 import panel as pn
 import param
 
+from fedimpute.exceptions import StoreError
 from fedimpute.ui.state import HubState
 from fedimpute.ui.tables import make_table
 
@@ -46,22 +48,39 @@ class StatisticsView(pn.viewable.Viewer):
 
     state = param.ClassSelector(class_=HubState)
     jobs = param.DataFrame(default=pd.DataFrame(), doc="user_statistics(state), read on refresh.")
+    stale = param.Boolean(default=True, doc="Not read yet, or the last read failed (the store was busy).")
 
     def __init__(self, **params) -> None:
         if params.get("state") is None:
             params["state"] = HubState.from_home()
         super().__init__(**params)
         self._refresh = pn.widgets.Button(label="Refresh", color="default")
-        self._refresh.on_click(lambda _: self.refresh())
-        self.refresh()
+        self._refresh.on_click(self._on_refresh)
+        if self.state.offload:
+            self.state.soon(self.refresh_async)
+        else:
+            self.refresh()
 
     def refresh(self) -> None:
-        self.jobs = user_statistics(self.state)
+        self.param.update(jobs=user_statistics(self.state), stale=False)
 
-    @param.depends("jobs")
+    async def refresh_async(self) -> bool:
+        """:meth:`refresh` read in a worker thread; False (``stale`` stays set) when the store was busy."""
+        try:
+            jobs = await self.state.in_thread(user_statistics, self.state)
+        except StoreError:
+            self.stale = True
+            return False
+        self.param.update(jobs=jobs, stale=False)
+        return True
+
+    async def _on_refresh(self, _event) -> None:
+        await self.refresh_async()
+
+    @param.depends("jobs", "stale")
     def _plots(self):
         if self.jobs.empty:
-            return pn.pane.HTML("<i>no jobs yet</i>")
+            return pn.pane.HTML("<i>reading the store ...</i>" if self.stale else "<i>no jobs yet</i>")
         from fedimpute import plots
 
         who = "all users" if self.state.admin else "your jobs"

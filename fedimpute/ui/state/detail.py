@@ -2,26 +2,32 @@
 
 It follows ``HubState.selected_job_id``, re-reads on :meth:`refresh` only what changed, and
 carries out the owner's intents (cancel, download, restart).  Who may do what is asked of
-:class:`HubState`, never decided here.
+:class:`HubState`, never decided here.  Everything shown is read by :meth:`JobDetailState._snapshot`,
+which touches no parameter, so a served page runs it in a worker thread (``load_async``,
+``refresh_async``) and only applies the result on the event loop.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 import pandas as pd
 import param
 
-from fedimpute.exceptions import FedImputeError, StoreError
+from fedimpute.exceptions import FedImputeError, StoreError, StoreLockedError
 from fedimpute.models import Job, JobStatus, utcnow
 from fedimpute.ui.queries import store_version
-from fedimpute.ui.state.hub import HubState
+from fedimpute.ui.state.hub import BUSY_NOTICE, HubState
 
 __all__ = ["JobDetailState", "expiry_text"]
 
 log = logging.getLogger(__name__)
 
+FRAMES = ("steps", "events", "results")
 STEP_COLUMNS = ["step", "level", "time", "text"]
 EVENT_COLUMNS = ["time", "old_status", "status", "detail"]
 RESULT_COLUMNS = ["name", "size", "state", "downloaded_at", "path"]
@@ -68,24 +74,58 @@ class JobDetailState(param.Parameterized):
         super().__init__(**params)
         self._quality_key: tuple | None = None
         self._version: tuple | None = None
-        self.hub_state.param.watch(lambda e: self.load(e.new), "selected_job_id")
+        self._wanted: str | None = None  # selected, not shown yet: its read found the store busy
+        self.hub_state.param.watch(self._selected, "selected_job_id")
         if self.hub_state.selected_job_id:
-            self.load(self.hub_state.selected_job_id)
+            self._selected(None)
+
+    def _selected(self, _event) -> None:
+        job_id = self.hub_state.selected_job_id
+        if self.hub_state.offload and job_id is not None:
+            self.hub_state.soon(partial(self.load_async, job_id))
+        else:
+            self.load(job_id)
 
     def load(self, job_id: str | None) -> None:
         """Show ``job_id`` (None clears the view); a job this user may not see shows nothing."""
         if job_id is None:
+            self._wanted = None
             self.param.update(job=None, steps=self.param.steps.default, events=self.param.events.default,
                               results=self.param.results.default, quality=None, quality_note="", message="",
                               can_cancel=False, can_download=False, can_restart=False, expiry="")
             return
+        version = store_version(self.hub_state.store)
         try:
-            job = self.hub_state.get_job(job_id)
+            snapshot = self._snapshot(job_id)
         except FedImputeError as exc:
             self.param.update(job=None, message=str(exc))
             return
-        self._version = store_version(self.hub_state.store)
-        self._show(job, force=True)
+        self._version = version
+        self._show(snapshot, force=True)
+
+    async def load_async(self, job_id: str) -> None:
+        """:meth:`load` with the reads in a worker thread (served pages).  While the store is busy the
+        view keeps what it showed and the next periodic refresh tries again; a job the user has
+        clicked away from meanwhile is not shown."""
+        self._wanted = job_id
+        version = store_version(self.hub_state.store)
+        try:
+            snapshot = await self.hub_state.in_thread(self._snapshot, job_id)
+        except StoreLockedError:
+            if self._wanted == job_id:
+                self.message = BUSY_NOTICE
+            return
+        except FedImputeError as exc:
+            if self._wanted == job_id:
+                self._wanted = None
+                self.param.update(job=None, message=str(exc))
+            return
+        if self._wanted != job_id:
+            return
+        self._wanted, self._version = None, version
+        if self.message == BUSY_NOTICE:
+            self.message = ""
+        self._show(snapshot, force=True)
 
     def refresh(self, *, if_changed: bool = False) -> bool:
         """Re-read the shown job; returns whether anything changed.
@@ -99,25 +139,66 @@ class JobDetailState(param.Parameterized):
             return False
         self._version = version
         try:
-            job = self.hub_state.get_job(self.job.job_id)
+            snapshot = self._snapshot(self.job.job_id)
         except StoreError as exc:
             self.message = f"store busy ({exc})"
             return False
         except FedImputeError:
             self.load(None)
             return True
-        return self._show(job, force=False)
+        return self._show(snapshot, force=False)
 
-    def _show(self, job: Job, *, force: bool) -> bool:
+    async def refresh_async(self, *, if_changed: bool = False) -> bool:
+        """:meth:`refresh` with the reads in a worker thread; also retries a selection whose first
+        read found the store busy."""
+        if self._wanted is not None:
+            await self.load_async(self._wanted)
+            return self._wanted is None
+        if self.job is None:
+            return False
+        job_id, version = self.job.job_id, store_version(self.hub_state.store)
+        busy = self.message == BUSY_NOTICE
+        if if_changed and version == self._version and not busy:
+            return False
+        try:
+            snapshot = await self.hub_state.in_thread(self._snapshot, job_id)
+        except StoreLockedError:
+            self.message = BUSY_NOTICE
+            return False
+        except StoreError as exc:
+            self.message = f"could not read the store ({exc})"
+            return False
+        except FedImputeError:
+            if self.job is not None and self.job.job_id == job_id:
+                self.load(None)
+            return True
+        if self.job is None or self.job.job_id != job_id or self._wanted is not None:
+            return False  # the user selected another job meanwhile
+        self._version = version
+        if busy:
+            self.message = ""
+        return self._show(snapshot, force=False)
+
+    def _snapshot(self, job_id: str) -> dict[str, Any]:
+        """Everything the view shows about ``job_id``, read from the store; touches no parameter."""
+        job = self.hub_state.get_job(job_id)
         store = self.hub_state.store
-        frames = {"steps": self._steps(store, job), "events": self._events(store, job),
-                  "results": self._results(store, job)}
-        changed = {k: v for k, v in frames.items() if force or not v.equals(getattr(self, k))}
+        results = self._results(store, job)
+        quality, quality_key = self._quality(job, results)
+        return {"job": job, "steps": self._steps(store, job), "events": self._events(store, job), "results": results,
+                "can_cancel": self._cancellable(job), "can_restart": self._restartable(job), "quality": quality,
+                "quality_key": quality_key}
+
+    def _show(self, snapshot: dict[str, Any], *, force: bool) -> bool:
+        job = snapshot["job"]
+        changed = {k: snapshot[k] for k in FRAMES if force or not snapshot[k].equals(getattr(self, k))}
         if not changed and job == self.job:
             return False
-        self.param.update(job=job, can_cancel=self._cancellable(job), can_download=self._downloadable(job),
-                          can_restart=self._restartable(job), expiry=expiry_text(job, frames["results"]),
-                          **changed, **self._quality(job, frames["results"]))
+        if snapshot["quality_key"] is not None:
+            self._quality_key = snapshot["quality_key"]
+        self.param.update(job=job, can_cancel=snapshot["can_cancel"], can_download=self._downloadable(job),
+                          can_restart=snapshot["can_restart"], expiry=expiry_text(job, snapshot["results"]),
+                          **changed, **snapshot["quality"])
         return True
 
     @staticmethod
@@ -146,7 +227,7 @@ class JobDetailState(param.Parameterized):
 
         try:
             service = self.hub_state.store.get_service(job.service)
-            return adapter_class(service.protocol.value).can_cancel
+            return adapter_class(service.protocol).can_cancel
         except FedImputeError:
             return False
 
@@ -158,7 +239,7 @@ class JobDetailState(param.Parameterized):
         from fedimpute.services import adapter_class
 
         try:
-            cls = adapter_class(self.hub_state.store.get_service(job.service).protocol.value)
+            cls = adapter_class(self.hub_state.store.get_service(job.service).protocol)
         except FedImputeError:
             return False
         return cls.can_restart and cls.restartable(job.remote_state)
@@ -166,22 +247,24 @@ class JobDetailState(param.Parameterized):
     def _downloadable(self, job: Job) -> bool:
         return self.hub_state.may_act_on(job) and job.status is JobStatus.COMPLETED and job.service != "*"
 
-    def _quality(self, job: Job, results: pd.DataFrame) -> dict:
-        """Quality of a completed job, computed once per set of downloaded files."""
+    def _quality(self, job: Job, results: pd.DataFrame) -> tuple[dict, tuple | None]:
+        """Quality of a completed job, computed once per set of downloaded files: the parameters to
+        update and, when computed, the key that :meth:`_show` remembers."""
         if job.status is not JobStatus.COMPLETED:
             return {"quality": None, "quality_note": f"the job is {job.status.value}; quality comes once it "
-                    "completed and its results are downloaded"}
+                    "completed and its results are downloaded"}, None
         key = (job.job_id, tuple(results.loc[results["state"] == "downloaded", "name"]))
         if key == self._quality_key:
-            return {}
+            return {}, None
         from fedimpute.quality import job_quality
 
         try:
             doc = job_quality(self.hub_state.store, job.job_id)
+        except StoreLockedError:
+            raise  # busy: the whole read is tried again
         except FedImputeError as exc:
-            return {"quality": None, "quality_note": str(exc)}
-        self._quality_key = key
-        return {"quality": doc, "quality_note": ""}
+            return {"quality": None, "quality_note": str(exc)}, None
+        return {"quality": doc, "quality_note": ""}, key
 
     # -- intents -----------------------------------------------------------------------------
 
@@ -190,30 +273,33 @@ class JobDetailState(param.Parameterized):
         job = self.job
         if job is None or not self.can_cancel:
             return
-        await self._run(self.hub_state.hub.cancel(job.job_id), f"job {job.job_id} cancelled")
+        await self._run(lambda: self.hub_state.hub.cancel(job.job_id), f"job {job.job_id} cancelled")
 
     async def download(self) -> None:
         """Fetch the shown job's results into FEDIMPUTE_HOME (its owner only)."""
         job = self.job
         if job is None or not self.can_download:
             return
-        await self._run(self.hub_state.hub.download_results(job.job_id), f"results of {job.job_id} downloaded")
+        await self._run(lambda: self.hub_state.hub.download_results(job.job_id),
+                        f"results of {job.job_id} downloaded")
 
     async def restart(self) -> None:
         """Ask the service to run the shown dead job again (its owner only)."""
         job = self.job
         if job is None or not self.can_restart:
             return
-        await self._run(self.hub_state.hub.restart(job.job_id), f"job {job.job_id} restarted on {job.service}")
+        await self._run(lambda: self.hub_state.hub.restart(job.job_id),
+                        f"job {job.job_id} restarted on {job.service}")
 
-    async def _run(self, coro, done: str) -> None:
+    async def _run(self, work: Callable[[], Awaitable[object]], done: str) -> None:
+        """Carry out a Hub request (off the page's event loop when served), then show the job again."""
         self.param.update(busy=True, message="")
         try:
-            await coro
+            await self.hub_state.run_hub(work)
         except FedImputeError as exc:
             self.message = str(exc)
         else:
             self.message = done
         finally:
             self.busy = False
-            self.refresh()
+        await self.refresh_async()

@@ -4,31 +4,47 @@ It holds the domain models (services, health records, panels) as they come from 
 and the :class:`~fedimpute.hub.Hub`; views only render it and forward intent.  It is also
 the one place that decides which jobs a session may see (``job_filter``) and act on
 (``may_act_on``): the signed-in user's own jobs, or every job for an admin's eyes only.
+
+In a served page (``offload``) the state never touches DuckDB on the page's event loop, which
+every session of the server shares: store reads run in worker threads (:meth:`HubState.in_thread`)
+and Hub requests on their own event loop in a worker thread (:meth:`HubState.run_hub`), because a
+store held by another process makes a read wait for the lock.  While it is held, ``store_busy``
+says so and the periodic refresh tries again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
+import threading
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import param
 
-from fedimpute.exceptions import FedImputeError, JobNotFoundError
+from fedimpute.exceptions import FedImputeError, JobNotFoundError, StoreError, StoreLockedError
 from fedimpute.hub import Hub
 from fedimpute.models import HealthRecord, HealthStatus, Job, ReferencePanel, ServiceConfig, uptime_of, utcnow
 from fedimpute.store import Store
 from fedimpute.ui.catalogue_cache import CatalogueCache
 from fedimpute.ui.queries import JobFilter
-from fedimpute.ui.uptime import Slot, uptime_strip as slots_of
+from fedimpute.ui.uptime import Slot
+from fedimpute.ui.uptime import uptime_strip as slots_of
 
-__all__ = ["HubState"]
+__all__ = ["BUSY_NOTICE", "HubState"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-#: Seconds a dashboard read waits for the store's lock before it reports "busy".
+#: Seconds a notebook's read waits for the store's lock before it reports "busy".
 READ_LOCK_TIMEOUT = 10.0
+#: Seconds a served page's read (in a worker thread) waits: long enough to outlast another process's
+#: short transaction without a flash of "busy", short enough to say so promptly while it keeps the file.
+SERVED_LOCK_TIMEOUT = 1.0
+BUSY_NOTICE = "store busy (another fedimpute process holds the database), retrying"
 CHECK_TIMEOUT = 20.0
 
 
@@ -48,22 +64,86 @@ class HubState(param.Parameterized):
     selected_job_id = param.String(default=None, allow_None=True, doc="The job the detail view shows.")
     message = param.String(default="", doc="The last notice for the user (plain text).")
     busy = param.Boolean(default=False, doc="A service request is under way.")
+    offload = param.Boolean(default=False, constant=True, doc="A served page: store reads and Hub requests "
+                            "run in worker threads, never on the page's event loop.")
+    store_busy = param.String(default="", doc="Said while another process holds the store (reads retry).")
+
+    #: No catalogue read has got through yet (or the last one found the store busy): refresh it again.
+    catalogue_stale = True
 
     @classmethod
     def from_home(cls, home: str | Path | None = None, *, user: str | None = None, admin: bool = False,
-                  hub: Hub | None = None, catalogue: CatalogueCache | None = None) -> HubState:
+                  hub: Hub | None = None, catalogue: CatalogueCache | None = None,
+                  offload: bool = False) -> HubState:
         """State for ``home`` (default ``FEDIMPUTE_HOME``) as seen by ``user`` (default: the CLI's owner).
 
         ``hub`` and ``catalogue`` are shared by the sessions of a server (see ``fedimpute.ui.runtime``).
+        With ``offload`` (served pages) nothing is read here: ``refresh_catalogue_async`` reads later,
+        off the event loop, and reads wait only briefly for the lock.
         """
-        from fedimpute.cli._common import default_owner
+        from fedimpute.owners import default_owner
 
         hub = hub or Hub(Store(home))
-        store = Store(hub.store.home, lock_timeout=READ_LOCK_TIMEOUT)
+        store = Store(hub.store.home, lock_timeout=SERVED_LOCK_TIMEOUT if offload else READ_LOCK_TIMEOUT)
         state = cls(hub=hub, store=store, user=user or default_owner(), admin=admin,
-                    catalogue=catalogue or CatalogueCache(store))
-        state.refresh_catalogue()
+                    catalogue=catalogue or CatalogueCache(store), offload=offload)
+        if not offload:
+            state.refresh_catalogue()
         return state
+
+    # -- off the event loop ------------------------------------------------------------------
+
+    async def in_thread(self, read: Callable[..., T], *args: Any) -> T:
+        """``read(*args)`` (store work) in a worker thread, so the event loop never waits for DuckDB or
+        its lock.  A store held by another process sets ``store_busy`` (and the error propagates: the
+        caller keeps what it showed and retries); a read that gets through clears it."""
+        return await self.settle(asyncio.to_thread(read, *args))
+
+    @staticmethod
+    def prefetch(read: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Start ``read(*args)`` in a worker thread now (a served session being built) and await it
+        later with :meth:`settle`, once the page can show the result.  Touches no parameter."""
+        future = asyncio.ensure_future(asyncio.to_thread(read, *args))
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # a page closed before it asked
+        return future
+
+    async def settle(self, reading: Awaitable[T]) -> T:
+        """Await a store read running in a worker thread, keeping ``store_busy`` up to date."""
+        try:
+            result = await reading
+        except StoreLockedError:
+            self.store_busy = BUSY_NOTICE
+            raise
+        if self.store_busy:
+            self.store_busy = ""
+        return result
+
+    async def run_hub(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Await ``work()``, a Hub coroutine.  Served pages run it on an event loop of its own in a thread
+        of its own: the Hub's store calls wait up to a minute for the file lock, which on the page's loop
+        would freeze every session of the server, and a download may take minutes, which in the shared
+        worker threads would hold up the sessions' reads."""
+        if not self.offload:
+            return await work()
+        outcome: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        async def main() -> T:
+            return await work()
+
+        def run() -> None:
+            if outcome.set_running_or_notify_cancel():
+                try:
+                    outcome.set_result(asyncio.run(main()))
+                except BaseException as exc:  # handed to the awaiting page, which reports it
+                    outcome.set_exception(exc)
+
+        threading.Thread(target=run, name="fedimpute-hub-request", daemon=True).start()
+        return await asyncio.wrap_future(outcome)
+
+    def soon(self, work: Callable[[], Awaitable[object]]) -> None:
+        """Start ``work()`` on the running event loop without waiting for it (a watcher cannot await).
+        Panel's executor runs it in the session's document context and reports its errors."""
+        param.parameterized.async_executor(work)
 
     # -- who may see what --------------------------------------------------------------------
 
@@ -89,9 +169,31 @@ class HubState(param.Parameterized):
 
     def refresh_catalogue(self, *, fresh: bool = False) -> None:
         """Services, their latest health, token status and cached panels (``fresh``: from the store now)."""
+        self._show_catalogue(self._read_catalogue(fresh))
+        self.catalogue_stale = False
+
+    async def refresh_catalogue_async(self, *, fresh: bool = False,
+                                      prefetched: asyncio.Future | None = None) -> bool:
+        """:meth:`refresh_catalogue` read in a worker thread (or the read ``prefetched`` started);
+        False (the catalogue kept as shown, and ``catalogue_stale`` set for the next refresh) when the
+        store could not be read."""
+        try:
+            data = await self.settle(prefetched or asyncio.to_thread(self._read_catalogue, fresh))
+        except StoreError as exc:
+            log.info("catalogue refresh skipped: %s", exc)
+            self.catalogue_stale = True
+            return False
+        self.catalogue_stale = False
+        self._show_catalogue(data)
+        return True
+
+    def _read_catalogue(self, fresh: bool = False) -> dict[str, Any]:
+        """The catalogue and each service's token status (keyring lookups: also kept off the loop)."""
         data = self.catalogue.read(fresh=fresh)
-        tokens = {s.name: self._token_status(s) for s in data["services"]}
-        changes = {k: v for k, v in {**data, "tokens": tokens}.items() if v != getattr(self, k)}
+        return {**data, "tokens": {s.name: self._token_status(s) for s in data["services"]}}
+
+    def _show_catalogue(self, data: dict[str, Any]) -> None:
+        changes = {k: v for k, v in data.items() if v != getattr(self, k)}
         if changes:
             self.param.update(**changes)
 
@@ -99,7 +201,7 @@ class HubState(param.Parameterized):
         from fedimpute.services import adapter_class
 
         try:
-            needs = adapter_class(service.protocol.value).needs_token
+            needs = adapter_class(service.protocol).needs_token
         except FedImputeError:
             needs = False
         if self.hub.credentials.token(service.name) is not None:
@@ -123,10 +225,10 @@ class HubState(param.Parameterized):
         names = names or [s.name for s in self.services if s.enabled]
         self.busy = True
         try:
-            outcomes = await asyncio.gather(*(self._check_one(n) for n in names))
+            outcomes = await self.run_hub(lambda: asyncio.gather(*(self._check_one(n) for n in names)))
         finally:
             self.busy = False
-        self.refresh_catalogue(fresh=True)
+        await self.refresh_catalogue_async(fresh=True)
         tokens = dict(self.tokens)
         tokens.update({name: text for name, text in outcomes if text})
         self.param.update(tokens=tokens, message=f"checked {len(names)} service(s)")
@@ -151,8 +253,9 @@ class HubState(param.Parameterized):
         self.busy = True
         errors = []
         try:
-            results = await asyncio.gather(*(asyncio.wait_for(self.hub.panels(n, refresh=True), CHECK_TIMEOUT)
-                                             for n in names), return_exceptions=True)
+            results = await self.run_hub(lambda: asyncio.gather(
+                *(asyncio.wait_for(self.hub.panels(n, refresh=True), CHECK_TIMEOUT) for n in names),
+                return_exceptions=True))
         finally:
             self.busy = False
         for name, result in zip(names, results, strict=True):
@@ -160,6 +263,6 @@ class HubState(param.Parameterized):
                 if not isinstance(result, (TimeoutError, FedImputeError)):
                     log.warning("panel discovery of %s failed", name, exc_info=result)
                 errors.append(f"{name}: {result or type(result).__name__}")
-        self.refresh_catalogue(fresh=True)
+        await self.refresh_catalogue_async(fresh=True)
         self.message = "; ".join(errors) if errors else f"panels of {len(names)} service(s) read"
         return errors

@@ -248,13 +248,16 @@ class SubmissionState(param.Parameterized):
         hub, owner = self.hub_state.hub, self.hub_state.user
         self.param.update(submitting=True, upload_progress=0, message="")
         try:
-            if len(self.services) > 1:
-                parent, _ = await hub.submit_many(list(self.files), list(self.services), self.options(),
-                                                  owner=owner, reports=self.reports, progress=self._progress)
+            files, services, options, reports = list(self.files), list(self.services), self.options(), self.reports
+            # the check shown in the form is the one submit relies on (same files, same services); served,
+            # the Hub runs off the page's event loop (its store calls may wait for another process's lock)
+            if len(services) > 1:
+                parent, _ = await self.hub_state.run_hub(lambda: hub.submit_many(
+                    files, services, options, owner=owner, reports=reports, progress=self._progress))
                 jobs = [parent]
-            else:  # the check shown in the form is the one submit relies on (same files, same service)
-                jobs = [await hub.submit(list(self.files), self.services[0], self.options(), owner=owner,
-                                         reports=self.reports, progress=self._progress)]
+            else:
+                jobs = [await self.hub_state.run_hub(lambda: hub.submit(
+                    files, services[0], options, owner=owner, reports=reports, progress=self._progress))]
         except FedImputeError as exc:
             self.message = f"submission failed: {exc}"
             return []
