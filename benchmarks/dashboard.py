@@ -28,7 +28,13 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.ui.serving import CHROMIUM_ARGS, dashboard_env, free_port, stop_process_group, wait_until_up
+from tests.ui.serving import (  # noqa: E402  (importable only once the checkout is on sys.path)
+    CHROMIUM_ARGS,
+    dashboard_env,
+    free_port,
+    stop_process_group,
+    wait_until_up,
+)
 
 MINIMAL_APP = '''
 import pandas as pd

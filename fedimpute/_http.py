@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,7 +34,8 @@ from fedimpute.exceptions import (
     ServiceUnavailableError,
 )
 
-__all__ = ["USER_AGENT", "StaleConnectionRetry", "build_client", "check_response", "error_message", "json_body", "transport_errors"]
+__all__ = ["USER_AGENT", "StaleConnectionRetry", "build_client", "check_response", "error_message", "json_body",
+           "transport_errors"]
 
 USER_AGENT = f"fedimpute/{__version__} (python-httpx)"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, read=120.0, write=300.0)
@@ -60,7 +62,7 @@ class StaleConnectionRetry(httpx.AsyncBaseTransport):
 
 
 @functools.cache
-def _ssl_context():
+def _ssl_context() -> ssl.SSLContext:
     """One SSL context for every client: loading the CA bundle costs about 60 ms each time."""
     return httpx.create_ssl_context()
 
@@ -86,8 +88,9 @@ def error_message(response: httpx.Response) -> str:
         return text[:300]
     if isinstance(body, dict):
         for key in ("message", "msg", "detail", "title"):  # service envelopes; framework bodies are ignored
-            if isinstance(body.get(key), str) and body[key]:
-                return body[key]
+            said = body.get(key)
+            if isinstance(said, str) and said:
+                return said
     return f"HTTP {response.status_code} {response.reason_phrase}".strip()
 
 

@@ -8,6 +8,7 @@ reject it ("the compression of 'x.vcf.gz' is not BGZF").
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -33,8 +34,8 @@ class BgzfWriter:
     """``with BgzfWriter(path) as w: w.write(b"...")`` writes a valid BGZF file."""
 
     def __init__(self, target: str | Path | BinaryIO, *, level: int = 6) -> None:
-        self._own = not hasattr(target, "write")
-        self._fh: BinaryIO = open(target, "wb") if self._own else target  # noqa: SIM115
+        self._own = isinstance(target, (str, os.PathLike))
+        self._fh: BinaryIO = open(target, "wb") if isinstance(target, (str, os.PathLike)) else target  # noqa: SIM115
         self._buf = bytearray()
         self._level = level
 
@@ -58,7 +59,7 @@ class BgzfWriter:
     def __enter__(self) -> BgzfWriter:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

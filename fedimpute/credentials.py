@@ -9,17 +9,22 @@ written is registered with :mod:`fedimpute.redaction` so logs mask it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from fedimpute.exceptions import CredentialError
 from fedimpute.paths import home_dir
 from fedimpute.redaction import register_secret
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 __all__ = ["Credentials", "env_name", "password_env_name", "token_env_name"]
 
@@ -62,9 +67,10 @@ class _FileSecrets:
                 f"{self.path} is readable by other users (mode {mode:o}); run `chmod 600 {self.path}`"
             )
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            data: dict[str, str] = json.loads(self.path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise CredentialError(f"{self.path} is not valid JSON ({exc}); fix or delete it and log in again") from exc
+        return data
 
     def _save(self, data: dict[str, str]) -> None:
         tmp = self.path.with_suffix(".tmp")
@@ -88,7 +94,7 @@ class _FileSecrets:
 
 
 class _KeyringSecrets:
-    def __init__(self, backend, service_name: str) -> None:
+    def __init__(self, backend: KeyringBackend, service_name: str) -> None:
         self.backend, self.service_name = backend, service_name
 
     def get(self, key: str) -> str | None:
@@ -100,13 +106,11 @@ class _KeyringSecrets:
     def delete(self, key: str) -> None:
         import keyring.errors
 
-        try:
+        with contextlib.suppress(keyring.errors.PasswordDeleteError):
             self.backend.delete_password(self.service_name, key)
-        except keyring.errors.PasswordDeleteError:
-            pass
 
 
-def _usable_keyring():
+def _usable_keyring() -> KeyringBackend | None:
     """The OS keyring backend, or None on machines that have none (headless Linux)."""
     if os.environ.get("FEDIMPUTE_SECRETS", "").lower() == "file":
         return None

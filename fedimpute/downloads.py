@@ -62,8 +62,9 @@ def looks_like_error_body(head: bytes) -> str | None:
         body = json.loads(stripped.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
-    if isinstance(body, dict) and body.get("success") is False and isinstance(body.get("message"), str):
-        return body["message"]
+    message = body.get("message") if isinstance(body, dict) else None
+    if isinstance(body, dict) and body.get("success") is False and isinstance(message, str):
+        return message
     return None
 
 

@@ -22,7 +22,7 @@ class _TextCollector(HTMLParser):
         self._skip = 0
         self._href: str | None = None
 
-    def handle_starttag(self, tag: str, attrs) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
             self._skip += 1
         elif tag in _BREAKS and self.parts and not self.parts[-1].endswith("\n"):

@@ -6,6 +6,7 @@ Kept outside the CLI so notebooks, reports and the dashboard show exactly what
 
 from __future__ import annotations
 
+from datetime import datetime
 from itertools import groupby
 from typing import Any
 
@@ -15,7 +16,7 @@ from fedimpute.store import Store
 __all__ = ["job_detail", "job_summary"]
 
 
-def _iso(value) -> str | None:
+def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 

@@ -16,14 +16,16 @@ another process that starts a monitor waits, or just reads the store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -39,7 +41,7 @@ from fedimpute.exceptions import (
     TransientServiceError,
 )
 from fedimpute.jobs import apply_reports, mark_lost, process_id, update_parent
-from fedimpute.models import HealthRecord, HealthStatus, JobStatus, utcnow
+from fedimpute.models import HealthRecord, HealthStatus, Job, JobStatus, utcnow
 from fedimpute.services.base import ImputationService, RemoteJob
 from fedimpute.upkeep import Upkeep
 
@@ -54,6 +56,12 @@ MAX_BACKOFF = 600.0
 #: After an interrupted upload is not found on the service, look once more this much later before
 #: sending it again: the service may still be processing a request whose client died mid-answer.
 RESEND_GRACE = 30.0
+
+#: A job's row as :meth:`Store.jobs_to_visit` returns it (column -> value).
+Row = dict[str, Any]
+#: What fetching one job gives: its report, or the error that prevented it.
+Outcome = RemoteJob | RemoteNotFoundError | TransientServiceError
+_T = TypeVar("_T")
 
 
 class MonitorBusyError(FedImputeError):
@@ -74,7 +82,7 @@ class SweepResult:
 
 def backoff(failures: int, base: float = 5.0) -> float:
     """Exponential back-off with full jitter, capped at ten minutes."""
-    return random.uniform(0.5, 1.0) * min(MAX_BACKOFF, base * 2 ** max(failures - 1, 0))
+    return random.uniform(0.5, 1.0) * min(MAX_BACKOFF, base * 2.0 ** max(failures - 1, 0))
 
 
 def _alive(owner: str | None) -> bool:
@@ -140,14 +148,14 @@ class Monitor(Upkeep):
         if self.store.acquire_lease(LEASE, self.owner, self.lease_ttl):
             return True
         holder = self.store.lease_holder(LEASE)
-        return bool(holder) and not _alive(holder[0].rsplit(":", 1)[0]) and \
+        return holder is not None and not _alive(holder[0].rsplit(":", 1)[0]) and \
             self.store.take_over_lease(LEASE, holder[0], self.owner)
 
     def release(self) -> None:
         self._holding = False
         self.store.release_lease(LEASE, self.owner)
 
-    async def _heartbeat(self, sweeping: asyncio.Task) -> None:
+    async def _heartbeat(self, sweeping: asyncio.Future[Any]) -> None:
         """Renew the lease while sweeping; if it was lost (this process stalled past its lease),
         stop the sweep rather than poll alongside the new holder."""
         while True:
@@ -168,7 +176,7 @@ class Monitor(Upkeep):
         result = SweepResult()
         start = self._requests
         rows = self.store.jobs_to_visit(include_not_due=force)
-        by_service: dict[str, list[dict]] = defaultdict(list)
+        by_service: dict[str, list[Row]] = defaultdict(list)
         for row in rows:
             by_service[row["service"]].append(row)
         sweeping = asyncio.ensure_future(asyncio.gather(
@@ -192,7 +200,7 @@ class Monitor(Upkeep):
         await self._check_health(result)
         return result
 
-    async def _sweep_service(self, name: str, rows: list[dict], result: SweepResult) -> None:
+    async def _sweep_service(self, name: str, rows: list[Row], result: SweepResult) -> None:
         if name in self.blocked or self._service_backoff.get(name, 0) > time.monotonic():
             return
         try:
@@ -220,7 +228,7 @@ class Monitor(Upkeep):
         result.errors += 1
         result.messages.append(f"{name}: {exc}; retrying later")
 
-    async def _visit(self, adapter: ImputationService, rows: list[dict], result: SweepResult) -> None:
+    async def _visit(self, adapter: ImputationService, rows: list[Row], result: SweepResult) -> None:
         active = [r for r in rows if r["status"] in ("queued", "running") and r["remote_id"]]
         orphans = [r for r in rows if r["status"] == "pending" and not r["remote_id"]]
         listed: dict[str, RemoteJob] = {}
@@ -234,15 +242,16 @@ class Monitor(Upkeep):
         self._service_backoff.pop(f"{adapter.name}#n", None)
         sem = asyncio.Semaphore(self.concurrency)
 
-        async def guarded(coro):
+        async def guarded(coro: Awaitable[_T]) -> _T:
             async with sem:
                 return await coro
 
         fetched = await asyncio.gather(*(guarded(self._fetch(adapter, r, listed.get(r["remote_id"])))
                                          for r in active))
-        if fetched and all(isinstance(o, TransientServiceError) for o in fetched):
-            status = HealthStatus.MAINTENANCE if isinstance(fetched[0], MaintenanceError) else HealthStatus.DOWN
-            self._pause_service(adapter.name, fetched[0], status, result)  # the service, not the jobs, is ill
+        failed = [o for o in fetched if isinstance(o, TransientServiceError)]
+        if fetched and len(failed) == len(fetched):
+            status = HealthStatus.MAINTENANCE if isinstance(failed[0], MaintenanceError) else HealthStatus.DOWN
+            self._pause_service(adapter.name, failed[0], status, result)  # the service, not the jobs, is ill
             return
         interval = self.hub.poll_interval(adapter.config)
         with self.store.session():  # thousands of updates: one connection, and bulk statements
@@ -261,12 +270,12 @@ class Monitor(Upkeep):
             tasks += [self._download(r, result) for r in rows if r["status"] == "completed"]
         await asyncio.gather(*(guarded(t) for t in tasks))
 
-    def _needs_search(self, row: dict) -> bool:
+    def _needs_search(self, row: Row) -> bool:
         state = row["submit_state"]
         return state in (None, "unknown", "searching") or (
             state == "uploading" and not _alive(row["submit_owner"]))
 
-    async def _fetch(self, adapter: ImputationService, row: dict, summary: RemoteJob | None):
+    async def _fetch(self, adapter: ImputationService, row: Row, summary: RemoteJob | None) -> Outcome:
         """The job as the service reports it now (network only), or the error that prevented it."""
         if summary is not None and summary.remote_state == row["remote_state"] and \
                 summary.status is not JobStatus.RUNNING:
@@ -277,7 +286,7 @@ class Monitor(Upkeep):
         except (RemoteNotFoundError, TransientServiceError) as exc:
             return exc
 
-    def _next_poll(self, row: dict, outcome: object, interval: float, result: SweepResult) -> tuple[str, int, Any]:
+    def _next_poll(self, row: Row, outcome: object, interval: float, result: SweepResult) -> tuple[str, int, Any]:
         """When to poll a fetched job next: after its interval, or after a back-off when the service
         failed to answer for it (the job is not failed because the service hiccuped)."""
         job_id = row["job_id"]
@@ -289,7 +298,7 @@ class Monitor(Upkeep):
             return job_id, failures, utcnow() + timedelta(seconds=backoff(failures))
         return job_id, 0, utcnow() + timedelta(seconds=interval)
 
-    async def _reconcile(self, adapter: ImputationService, row: dict, by_key: dict[str, RemoteJob],
+    async def _reconcile(self, adapter: ImputationService, row: Row, by_key: dict[str, RemoteJob],
                          searched: bool, result: SweepResult, *, released: bool = False) -> None:
         """A pending job: adopt it if the service has it; send it only when it surely does not.
 
@@ -328,7 +337,7 @@ class Monitor(Upkeep):
         if job.remote_id:
             result.changed += 1
 
-    async def _download(self, row: dict, result: SweepResult) -> None:
+    async def _download(self, row: Row, result: SweepResult) -> None:
         """Fetch a completed job's results; a failure is retried later, deleted results are final."""
         job_id = row["job_id"]
         try:
@@ -344,16 +353,15 @@ class Monitor(Upkeep):
 
     # -- watching ----------------------------------------------------------------------------
 
-    async def wait_for(self, job_id: str, *, timeout: float | None = None, tick: float = 1.0, on_update=None):
+    async def wait_for(self, job_id: str, *, timeout: float | None = None, tick: float = 1.0,
+                       on_update: Callable[[Job], None] | None = None) -> Job:
         """Until ``job_id`` is terminal: sweep when this process holds the lease, else read the store."""
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             while True:
                 if self.acquire():
-                    try:
+                    with contextlib.suppress(MonitorBusyError):
                         await self.sweep()
-                    except MonitorBusyError:
-                        pass
                 job = self.store.get_job(job_id)
                 if on_update:
                     on_update(job)
@@ -366,7 +374,7 @@ class Monitor(Upkeep):
             self.release()
 
     async def watch(self, *, tick: float = 1.0, stop: asyncio.Event | None = None,
-                    on_sweep=None) -> None:
+                    on_sweep: Callable[[SweepResult], None] | None = None) -> None:
         """Sweep whenever jobs are due until none is active (or ``stop`` is set)."""
         stop = stop or asyncio.Event()
         try:
@@ -383,9 +391,7 @@ class Monitor(Upkeep):
                     return
                 if all(r["service"] in self.blocked for r in self.store.jobs_to_visit(include_not_due=True)):
                     return
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=tick)
-                except TimeoutError:
-                    pass
         finally:
             self.release()

@@ -14,6 +14,7 @@ the domain package (the ``ui`` extra brings the plotting stack).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -46,14 +47,15 @@ STATUS_COLORS = {
 WIDTH, HEIGHT = 640, 320
 
 
-def _hv():
+def _hv() -> ModuleType:
     """HoloViews with the Bokeh plot options registered (no notebook machinery loaded)."""
     import holoviews as hv
     import holoviews.plotting.bokeh
 
     if hv.Store.current_backend != "bokeh":
         hv.Store.set_current_backend("bokeh")
-    return hv
+    module: ModuleType = hv  # holoviews has no type information: its objects are Any
+    return module
 
 
 def _frame(data: Any) -> pd.DataFrame:
@@ -64,11 +66,11 @@ def _frame(data: Any) -> pd.DataFrame:
     )
 
 
-def _labelled(summaries: Mapping[str, Any] | dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _labelled(summaries: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     """One quality document, or ``{label: document}``, as ``{label: document}``."""
     if "bins" in summaries:
-        return {str(summaries.get("job_id") or "job"): summaries}  # type: ignore[dict-item]
-    return dict(summaries)  # type: ignore[arg-type]
+        return {str(summaries.get("job_id") or "job"): summaries}
+    return dict(summaries)
 
 
 def _bin_rows(summaries: Mapping[str, Any], key: str) -> pd.DataFrame:
@@ -246,7 +248,8 @@ def _times_by_service(source: Any, column: str, title: str) -> hv.BoxWhisker:
     frame = _stats(source)
     frame = frame[frame[column].notna()] if not frame.empty else frame
     minutes = frame.assign(minutes=frame[column].astype(float) / 60.0) if not frame.empty else frame
-    data = minutes[["service", "minutes"]] if not frame.empty else {"service": [], "minutes": []}
+    empty: dict[str, list[Any]] = {"service": [], "minutes": []}
+    data: pd.DataFrame | dict[str, list[Any]] = minutes[["service", "minutes"]] if not frame.empty else empty
     return hv.BoxWhisker(data, "service", "minutes").opts(
         title=f"{title} ({len(frame):,} jobs)",
         ylabel="minutes",

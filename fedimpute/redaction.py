@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 __all__ = ["MASK", "redact", "register_secret"]
 
@@ -46,7 +47,7 @@ def _install_factory() -> None:
             return
         previous = logging.getLogRecordFactory()
 
-        def factory(*args, **kwargs) -> logging.LogRecord:
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
             record = previous(*args, **kwargs)
             try:
                 message = record.getMessage()

@@ -25,6 +25,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from fedimpute.exceptions import FedImputeError, UsageError
@@ -79,7 +80,7 @@ def report_notebook_path() -> Path:
     )
 
 
-def _import_notebook_stack():
+def _import_notebook_stack() -> tuple[ModuleType, ModuleType, ModuleType]:
     try:
         import nbclient
         import nbconvert
@@ -150,7 +151,7 @@ def export_html(nb: Any, *, title: str = "fedimpute report", show_code: bool = F
         exclude_output_prompt=True,
     )
     html, _ = exporter.from_notebook_node(nb)
-    return html
+    return str(html)
 
 
 def offline_html(html: str) -> tuple[str, list[str]]:

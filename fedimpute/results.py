@@ -19,9 +19,12 @@ from fedimpute.exceptions import ResultsExpiredError, UsageError
 from fedimpute.jobs.lifecycle import JobLifecycle
 from fedimpute.models import JobStatus, ResultFile, utcnow
 from fedimpute.paths import results_dir
-from fedimpute.services.base import RemoteFile
+from fedimpute.services.base import ImputationService, RemoteFile
 
 __all__ = ["download_results", "sha256_of"]
+
+#: ``progress(file name, bytes done, bytes in all)`` while a file downloads.
+FileProgress = Callable[[str, int, int], None]
 
 
 def sha256_of(path: Path) -> str:
@@ -32,11 +35,17 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _already_have(record: ResultFile | None) -> bool:
+def _verified_copy(record: ResultFile | None) -> Path | None:
+    """The file on disk when it still matches its recorded size and SHA-256, else None."""
     if record is None or not record.sha256 or not record.path:
-        return False
+        return None
     path = Path(record.path)
-    return path.is_file() and path.stat().st_size == record.size and sha256_of(path) == record.sha256
+    same = path.is_file() and path.stat().st_size == record.size and sha256_of(path) == record.sha256
+    return path if same else None
+
+
+def _already_have(record: ResultFile | None) -> bool:
+    return _verified_copy(record) is not None
 
 
 def _all_local(jobs: JobLifecycle, job_id: str) -> bool:
@@ -46,7 +55,7 @@ def _all_local(jobs: JobLifecycle, job_id: str) -> bool:
     return job.status is JobStatus.COMPLETED and bool(records) and all(_already_have(r) for r in records)
 
 
-async def _fetch(jobs: JobLifecycle, job_id: str, dest: Path, progress) -> dict[str, Path]:
+async def _fetch(jobs: JobLifecycle, job_id: str, dest: Path, progress: FileProgress | None) -> dict[str, Path]:
     """Download what is missing; return name -> local path for every output file."""
     job, remote = await jobs.refresh(job_id)
     if remote is None:
@@ -66,9 +75,11 @@ async def _fetch(jobs: JobLifecycle, job_id: str, dest: Path, progress) -> dict[
     return local
 
 
-async def _fetch_one(jobs: JobLifecycle, adapter, job_id: str, remote: RemoteFile, dest: Path, record, progress) -> Path:
-    if _already_have(record):
-        return Path(record.path)
+async def _fetch_one(jobs: JobLifecycle, adapter: ImputationService, job_id: str, remote: RemoteFile, dest: Path,
+                     record: ResultFile | None, progress: FileProgress | None) -> Path:
+    have = _verified_copy(record)
+    if have is not None:
+        return have
     report = (lambda done, total: progress(remote.name, done, total)) if progress else None
     got = await adapter.download(remote, dest, progress=report)
     jobs.store.upsert_result_file(ResultFile(job_id=job_id, name=remote.name, size=got.size, sha256=got.sha256,
@@ -95,12 +106,12 @@ def _password(jobs: JobLifecycle, job_id: str, given: str | None) -> str | None:
 
 
 async def download_results(jobs: JobLifecycle, job_id: str, dest: Path | None = None, *, password: str | None = None,
-                           progress: Callable[[str, int, int], None] | None = None) -> list[dict[str, Any]]:
+                           progress: FileProgress | None = None) -> list[dict[str, Any]]:
     """Download, verify, decrypt and extract; return ``{name, size, sha256, path, extracted}`` per file."""
     dest = (dest or results_dir(jobs.store.home, job_id)).resolve()
     dest.mkdir(parents=True, exist_ok=True)
     if _all_local(jobs, job_id):
-        local = {r.name: Path(r.path) for r in jobs.store.result_files(job_id)}
+        local = {r.name: Path(r.path) for r in jobs.store.result_files(job_id) if r.path}  # all verified
     else:
         local = await _fetch(jobs, job_id, dest, progress)
     _verify_sidecars(local)
@@ -112,7 +123,7 @@ async def download_results(jobs: JobLifecycle, job_id: str, dest: Path | None = 
         extracted: list[str] = []
         if record.name.endswith(".zip"):
             folder = safe_join(dest, record.name).parent
-            extracted = [str(p) for p in extract_archive(Path(record.path), folder, secret)]
+            extracted = [str(p) for p in extract_archive(local[record.name], folder, secret)]
         out.append({"name": record.name, "size": record.size, "sha256": record.sha256, "path": record.path,
                     "extracted": extracted})
     return out

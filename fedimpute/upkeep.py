@@ -100,6 +100,8 @@ class Upkeep:
             return  # warnings are about a day ahead: looking once a minute is plenty
         self._expiry_next = now + timedelta(minutes=1)
         for job in self.store.expiring_jobs(now + self.expiry_warning):
+            if job.expires_at is None:  # expiring_jobs lists only jobs with an expiry date
+                continue
             left = job.expires_at - now
             when = f"{job.expires_at:%Y-%m-%d %H:%M} UTC"
             if left.total_seconds() > 0:

@@ -7,8 +7,8 @@ import stat
 import zipfile
 from pathlib import Path
 
-import pyzipper
 import pytest
+import pyzipper
 
 from fedimpute.archives import extract_archive, verify_md5_sidecar
 from fedimpute.downloads import safe_join
@@ -85,7 +85,8 @@ def test_extract__symlink_member_refused(tmp_path):
 
 
 def test_safe_join__subfolders_allowed_escapes_refused(tmp_path):
-    assert safe_join(tmp_path, "statistics/snps-excluded.txt") == tmp_path.resolve() / "statistics" / "snps-excluded.txt"
+    expected = tmp_path.resolve() / "statistics" / "snps-excluded.txt"
+    assert safe_join(tmp_path, "statistics/snps-excluded.txt") == expected
     for bad in ("../x", "/abs", "C:\\x", ""):
         with pytest.raises(UsageError):
             safe_join(tmp_path, bad)

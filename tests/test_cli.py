@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-
 from fedimpute.cli import main
 from fedimpute.models import Job, JobStatus, MessageLevel, ResultFile, StepMessage
 

@@ -48,7 +48,7 @@ def test_wes__panels_submit_show_download(cli, wes_service, sapporo, sapporo_tok
     assert run["request"]["tags"]["fedimpute_key"] == doc["job_id"]  # a lost submission can be found again
     results = {r["name"]: r for r in show["results"]}
     assert set(results) == {"counts.tsv", "panel.txt"}
-    for name, r in results.items():
+    for r in results.values():
         assert r["sha256"] == hashlib.sha256(Path(r["path"]).read_bytes()).hexdigest()
 
     again = cli("results", "download", doc["job_id"], "--json")

@@ -84,12 +84,11 @@ def test_migrations__gap_refused(tmp_path):
 
 def test_tx__exception_rolls_back(store):
     job = store.add_job(Job(service="michigan", owner="a"))
-    with pytest.raises(RuntimeError, match="boom"):
-        with store.tx() as con:
-            con.execute("UPDATE jobs SET name = 'changed' WHERE job_id = ?", [job.job_id])
-            con.execute("INSERT INTO job_events (job_id, time, status) VALUES (?, now(), 'failed')",
-                        [job.job_id])
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), store.tx() as con:
+        con.execute("UPDATE jobs SET name = 'changed' WHERE job_id = ?", [job.job_id])
+        con.execute("INSERT INTO job_events (job_id, time, status) VALUES (?, now(), 'failed')",
+                    [job.job_id])
+        raise RuntimeError("boom")
     assert store.get_job(job.job_id).name is None
     assert len(store.job_events(job.job_id)) == 1
 

@@ -54,7 +54,8 @@ _debug = False
 try:  # pragma: no cover - depends on the installed typer
     import click
 
-    _CLI_ERRORS: tuple[type[Exception], ...] = (typer.TyperException, click.ClickException)
+    _CLI_ERRORS: tuple[type[typer.TyperException] | type[click.ClickException], ...] = (
+        typer.TyperException, click.ClickException)
     _ABORTS: tuple[type[BaseException], ...] = (typer.Abort, click.Abort)
 except ImportError:  # pragma: no cover
     _CLI_ERRORS = (typer.TyperException,)

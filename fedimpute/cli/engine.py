@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from fedimpute.cli._common import emit_json, err, out
+
+if TYPE_CHECKING:
+    from fedimpute.models import Job
 
 __all__ = ["engine_app"]
 
@@ -15,7 +18,7 @@ engine_app = typer.Typer(help="The local imputation engine (a WES server on 127.
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _print_status(status: dict, as_json: bool) -> None:
+def _print_status(status: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(status)
         return
@@ -93,14 +96,14 @@ def demo(port: Annotated[int, typer.Option("--port", help="Dashboard port.")] = 
     ui.serve_dashboard(port, "127.0.0.1")
 
 
-def _demo_job():
+def _demo_job() -> Job:
     """The demo's completed job: the one from an earlier run, else a new one, imputed and downloaded."""
     import asyncio
 
-    from fedimpute.owners import default_owner
     from fedimpute.engine.demo import prepare_demo
     from fedimpute.hub import Hub
     from fedimpute.models import JobStatus
+    from fedimpute.owners import default_owner
     from fedimpute.services.base import SubmitOptions
 
     err.print("preparing the demo data set (simulated once, about 10 s) and starting the local engine ...")
@@ -113,7 +116,7 @@ def _demo_job():
     if done:
         return done[0]
 
-    async def run():
+    async def run() -> Job:
         job = await hub.submit([demo_info["target"]], "local",
                                SubmitOptions(panel=demo_info["panel"], build="hg38", name="demo"), owner=owner)
         err.print(f"submitted demo job {job.job_id}; imputing 200 samples over 5 Mb ...")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -13,6 +13,9 @@ from fedimpute.exceptions import FedImputeError, TransientServiceError, UnknownP
 from fedimpute.hub import Hub
 from fedimpute.job_views import job_detail, job_summary
 from fedimpute.models import JobStatus
+
+if TYPE_CHECKING:
+    from fedimpute.monitor import SweepResult
 
 __all__ = ["jobs_app"]
 
@@ -113,7 +116,7 @@ def watch(tick: Annotated[float, typer.Option("--tick", help="Seconds between sw
     """Monitor until no job is active (Ctrl-C stops cleanly)."""
     from fedimpute.monitor import Monitor
 
-    def report(result) -> None:
+    def report(result: SweepResult) -> None:
         err.print("sweep: polled {polled}, changed {changed}, requests {requests}, errors {errors}".format(
             **result.as_json()), markup=False)
         for line in result.messages:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import SecretStr
@@ -16,6 +16,7 @@ from fedimpute.exceptions import FedImputeError, UsageError
 from fedimpute.hub import Hub
 from fedimpute.jobs import PreflightFailedError
 from fedimpute.jobs import submit as submit_jobs
+from fedimpute.models import Job, ReferencePanel
 from fedimpute.services.base import SubmitOptions
 
 __all__ = ["panels", "results_download", "submit"]
@@ -23,14 +24,14 @@ __all__ = ["panels", "results_download", "submit"]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _panel_json(p) -> dict:
+def _panel_json(p: ReferencePanel) -> dict[str, Any]:
     return {"service": p.service, "panel_id": p.panel_id, "name": p.name, "build": p.build,
             "populations": [{"id": x.id, "label": x.label} for x in p.populations],
             "samples": p.samples, "variants": p.variants}
 
 
-async def _all_panels(hub: Hub, names: list[str], refresh: bool) -> list:
-    found = []
+async def _all_panels(hub: Hub, names: list[str], refresh: bool) -> list[ReferencePanel]:
+    found: list[ReferencePanel] = []
     for name in names:
         try:
             found.extend(await hub.panels(name, refresh=refresh))
@@ -59,13 +60,13 @@ def panels(
     out.print(table)
 
 
-def _submit_json(job) -> dict:
+def _submit_json(job: Job) -> dict[str, Any]:
     return {"job_id": job.job_id, "name": job.name, "service": job.service, "panel": job.panel,
             "remote_id": job.remote_id, "status": job.status.value, "owner": job.owner}
 
 
 async def _submit_all(hub: Hub, files: list[Path], services: list[str], options: SubmitOptions, owner: str, *,
-                      check: bool, wait: bool, download: Path | None) -> list:
+                      check: bool, wait: bool, download: Path | None) -> list[Job]:
     """One service: one job.  Several: a fan-out parent and one child per service."""
     with transfer_progress() as update:
         parent, jobs = await submit_jobs(hub.jobs, files, services, options, owner=owner, check=check,

@@ -7,6 +7,7 @@ The UI stack is imported only when the command runs, so the CLI works without th
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated
 
 import typer
@@ -37,7 +38,7 @@ def serve(
     ui.serve_dashboard(port, address, basic_auth, cookie_secret, show=show, admins=tuple(admin or ()))
 
 
-def load_ui():
+def load_ui() -> ModuleType:
     """``fedimpute.ui.server``, or an error naming the extra to install."""
     try:
         from fedimpute.ui import server

@@ -25,11 +25,11 @@ __all__ = ["login", "services_app"]
 services_app = typer.Typer(help="The catalogue of imputation services.", no_args_is_help=True)
 
 
-def _health_json(record: HealthRecord) -> dict:
+def _health_json(record: HealthRecord) -> dict[str, Any]:
     return record.model_dump(mode="json", include={"status", "checked_at", "detail"})
 
 
-def service_summary(service: ServiceConfig, health: HealthRecord) -> dict:
+def service_summary(service: ServiceConfig, health: HealthRecord) -> dict[str, Any]:
     return {
         "name": service.name, "protocol": service.protocol, "url": service.url,
         "description": service.description, "location": service.location, "enabled": service.enabled,
@@ -106,7 +106,7 @@ def remove_service(name: str) -> None:
     err.print(f"removed service {name}")
 
 
-async def _check_all(hub: Hub, names: list[str]) -> list[dict]:
+async def _check_all(hub: Hub, names: list[str]) -> list[dict[str, Any]]:
     rows = []
     for name in names:
         token_present = hub.credentials.token(name) is not None

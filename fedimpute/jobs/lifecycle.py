@@ -198,14 +198,15 @@ class JobLifecycle:
         if not job.remote_id:
             raise UsageError(f"job {job_id} never reached {config.name}, so there is nothing to restart there; "
                              f"the monitor sends it (`fedimpute jobs refresh`)")
+        remote_id = job.remote_id
         async with self.source.adapter(config) as adapter:
-            remote = await adapter.get_job(job.remote_id, previous=job.status)
+            remote = await adapter.get_job(remote_id, previous=job.status)
             job = apply_remote(self.store, self.credentials, job, remote)
             if not remote.restartable:
                 raise UsageError(f"job {job_id} is {job.status.value} (remote state {remote.remote_state}) on "
                                  f"{config.name}; only a job the service lost to a restart of its own (dead) can be "
                                  "restarted")
-            said = await adapter.restart(job.remote_id)
+            said = await adapter.restart(remote_id)
         restarted = self.store.update_job(job_id, status=JobStatus.QUEUED, started_at=None, finished_at=None,
                                           expires_at=None, error=None, detail=f"restarted on {config.name}: {said}")
         update_parent(self.store, job.parent_id)

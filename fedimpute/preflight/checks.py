@@ -27,6 +27,7 @@ from fedimpute.preflight.facts import (
     _n,
 )
 from fedimpute.preflight.report import FileReport
+from fedimpute.preflight.scan import FileScan
 from fedimpute.preflight.variant_checks import (
     chr_x_checks,
     chunk_checks,
@@ -166,12 +167,12 @@ def chromosome_checks(report: FileReport, facts: FileFacts, build: str | None, o
                    f"Drop them: `bcftools view {name} -t ^{','.join(invalid[:4])} -Oz -o {stem}.valid.vcf.gz`")
     else:
         report.add("chromosome_names", PASS, f"valid chromosome name(s): {', '.join(scan.chroms[:6])}.")
-    naming_check(report, facts, build, options)
+    naming_check(report, scan, facts, build, options)
 
 
-def naming_check(report: FileReport, facts: FileFacts, build: str | None, options: Options) -> None:
+def naming_check(report: FileReport, scan: FileScan, facts: FileFacts, build: str | None, options: Options) -> None:
     """hg19 wants ``20``, hg38 wants ``chr20`` (the server's InputValidation)."""
-    scan, name, stem = facts.scan, facts.name, facts.stem()
+    name, stem = facts.name, facts.stem()
     valid = [c for c in scan.chroms if is_valid_chromosome(c)]
     if not valid or build is None:
         return

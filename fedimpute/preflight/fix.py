@@ -65,7 +65,8 @@ def require_tools(*names: str) -> dict[str, str]:
     return found
 
 
-def fix_files(paths: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *, build: str = "auto") -> list[FixAction]:
+def fix_files(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str], *,
+              build: str = "auto") -> list[FixAction]:
     """Write fixed copies of ``paths`` into ``out_dir`` and say what was changed, step by step."""
     if build not in ("auto", *BUILDS):
         raise UsageError(f"build must be hg19, hg38 or auto, got {build!r}")
@@ -80,9 +81,9 @@ def fix_files(paths: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *,
 
 
 def _fix_one(path: Path, report: FileReport, out: Path, tools: dict[str, str]) -> list[FixAction]:
-    fatal = [c for c in ("file", "integrity", "header", "records") if (r := report.check(c)) and r.failed]
+    fatal = [r for c in ("file", "integrity", "header", "records") if (r := report.check(c)) and r.failed]
     if fatal:
-        reason = report.check(fatal[0]).message
+        reason = fatal[0].message
         return [FixAction(source=str(path), step="skip", detail=f"not fixed: {reason}")]
     actions: list[FixAction] = []
     stem = _stem(path)
@@ -144,7 +145,8 @@ def _compress(current: Path, source: Path, target: Path, report: FileReport, too
             reader = subprocess.Popen([tools["bgzip"], "-dc", str(source)], stdout=subprocess.PIPE)
             proc = subprocess.run([tools["bgzip"], "-c"], stdin=reader.stdout, stdout=sink, stderr=subprocess.PIPE,
                                   check=False)
-            reader.stdout.close()
+            if reader.stdout is not None:  # always: it is a pipe
+                reader.stdout.close()
             reader.wait()
             command = f"bgzip -dc {shlex.quote(str(source))} | bgzip -c > {shlex.quote(str(target))}"
             detail = "recompressed from plain gzip to bgzip (BGZF)"

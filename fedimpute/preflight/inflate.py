@@ -75,7 +75,10 @@ class ParallelBgzf:
 
     def __init__(self, path: Path, error: type[Exception], threads: int = 2, *, start: int = 0,
                  stop: int | None = None) -> None:
-        self._lib = libdeflate()
+        lib = libdeflate()
+        if lib is None:  # callers check libdeflate() first; this names the problem if one does not
+            raise error("libdeflate is not installed: install libdeflate0 or set FEDIMPUTE_PREFLIGHT_READER=zlib")
+        self._lib: ctypes.CDLL = lib
         self._fh = path.open("rb")
         self._fh.seek(start)
         self._error = error
@@ -98,7 +101,8 @@ class ParallelBgzf:
         """Whole blocks whose text fits in ``room``: (compressed bytes, jobs, text size)."""
         if self._pending_error is not None:
             raise self._pending_error
-        jobs, total, begin = [], 0, self._pos
+        jobs: list[tuple[int, int, int, int, int]] = []
+        total, begin = 0, self._pos
         while True:
             try:
                 ready, begin = self._ensure_block(begin)
@@ -142,7 +146,7 @@ class ParallelBgzf:
         if head[:4] != _MAGIC or head[12:14] != b"BC":
             raise self._error(f"the data at byte {self._file_offset + start:,} is not a BGZF block: the file is "
                               "corrupt or was concatenated from other files")
-        return struct.unpack_from("<H", head, 16)[0] + 1
+        return int(struct.unpack_from("<H", head, 16)[0]) + 1
 
     def _refill(self, begin: int) -> bool:
         """Read more compressed bytes, keeping ``[begin:]``; False at the end of the file."""
@@ -162,9 +166,10 @@ class ParallelBgzf:
     # -- the text side -------------------------------------------------------------------------
 
     def _decompressor(self) -> int:
-        d = getattr(self._local, "d", None)
+        d: int | None = getattr(self._local, "d", None)
         if d is None:
-            d = self._local.d = self._lib.libdeflate_alloc_decompressor()
+            fresh: int = self._lib.libdeflate_alloc_decompressor()
+            d = self._local.d = fresh
             with self._lock:
                 self._decompressors.append(d)
         return d
@@ -172,6 +177,8 @@ class ParallelBgzf:
     def _inflate(self, chunk: bytes, out: int, jobs: list[tuple[int, int, int, int, int]]) -> None:
         lib, d = self._lib, self._decompressor()
         base = ctypes.cast(ctypes.c_char_p(chunk), ctypes.c_void_p).value
+        if base is None:  # only an empty chunk has no address, and a chunk with jobs is never empty
+            raise self._error("no compressed data to decompress")
         actual = ctypes.c_size_t()
         for offset, clen, target, isize, crc in jobs:
             if not isize:
@@ -181,7 +188,7 @@ class ParallelBgzf:
                 raise self._error("a compressed block is corrupt (it does not decompress to what its header "
                                   "and checksum say)")
 
-    def _fill(self, buf: _Buffer, start: int) -> tuple[int, list[Future]]:
+    def _fill(self, buf: _Buffer, start: int) -> tuple[int, list[Future[None]]]:
         """Start decompressing the next blocks into ``buf`` from ``start``; returns (end, futures)."""
         chunk, jobs, total = self._take(buf.room - start)
         if not jobs:
@@ -271,7 +278,8 @@ def find_block_boundary(path: Path, near: int) -> int | None:
     while at >= 0 and at + 18 <= len(window):
         if window[at + 12:at + 14] == b"BC" and window[at + 10:at + 12] == b"\x06\x00":
             after = at + struct.unpack_from("<H", window, at + 16)[0] + 1
-            if after + 18 <= len(window) and window[after:after + 4] == _MAGIC and window[after + 12:after + 14] == b"BC":
+            chained = window[after:after + 4] == _MAGIC and window[after + 12:after + 14] == b"BC"
+            if after + 18 <= len(window) and chained:
                 return near + at
         at = window.find(_MAGIC, at + 1)
     return None

@@ -20,7 +20,7 @@ import numpy as np
 
 from fedimpute.exceptions import UsageError
 from fedimpute.preflight.build import canonical
-from fedimpute.preflight.reader import ReadError, line_blocks, open_source, sniff
+from fedimpute.preflight.reader import ReadError, Source, line_blocks, open_source, sniff
 
 __all__ = ["PANEL_LABELS", "PanelSites", "compare_alleles", "load_panel_sites"]
 
@@ -69,7 +69,7 @@ def load_panel_sites(path: Path) -> PanelSites:
     return panel
 
 
-def _collect(source) -> dict[str, tuple[list[int], list[int], list[int]]]:
+def _collect(source: Source) -> dict[str, tuple[list[int], list[int], list[int]]]:
     out: dict[str, tuple[list[int], list[int], list[int]]] = {}
     vcf = None
     for buf, end in line_blocks(source):

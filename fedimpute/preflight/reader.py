@@ -24,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gzip
+import io
 import os
 import shutil
 import subprocess
@@ -31,11 +32,13 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from fedimpute.bgzf import BGZF_EOF, is_bgzf
 from fedimpute.preflight.inflate import ParallelBgzf, libdeflate
 
-__all__ = ["BLOCK_SIZE", "SLACK", "FileKind", "ReadError", "idle_cpus", "line_blocks", "open_source", "sniff"]
+__all__ = ["BLOCK_SIZE", "SLACK", "FileKind", "ReadError", "Source", "idle_cpus", "line_blocks", "open_source",
+           "sniff"]
 
 #: Bytes per block: large enough to amortise the numpy calls made per block (4 MiB measured best).
 BLOCK_SIZE = 4 << 20
@@ -91,7 +94,8 @@ def sniff(path: Path) -> FileKind:
             return FileKind(None, size, problem=f"the file is {what}, not a VCF")
     if head.startswith(b"#") or _looks_like_text(head):
         return FileKind("plain", size)
-    return FileKind(None, size, problem=f"the file is binary data, not a VCF (it starts with bytes {head[:8].hex(' ')})")
+    return FileKind(None, size,
+                    problem=f"the file is binary data, not a VCF (it starts with bytes {head[:8].hex(' ')})")
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -116,7 +120,7 @@ class _Source:
 class _FileSource(_Source):
     """A plain file, or Python's gzip reader (the fallback decoder)."""
 
-    def __init__(self, fh, name: str) -> None:
+    def __init__(self, fh: io.BufferedIOBase, name: str) -> None:
         self._fh, self.name = fh, name
 
     def read_into(self, buf: bytearray, offset: int, size: int) -> int:
@@ -186,16 +190,19 @@ class _PipeSource(_Source):
     def __init__(self, path: Path, threads: int) -> None:
         self._proc = subprocess.Popen(["bgzip", "-dc", f"-@{max(threads, 1)}", str(path)], stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, bufsize=0)
+        assert self._proc.stdout is not None and self._proc.stderr is not None  # both are pipes
+        self._stdout = cast(io.FileIO, self._proc.stdout)  # bufsize=0: an unbuffered FileIO, with readinto
+        self._stderr = self._proc.stderr
 
     def read_into(self, buf: bytearray, offset: int, size: int) -> int:
         view = memoryview(buf)
         try:
             with view[offset:offset + size] as window:
-                n = self._proc.stdout.readinto(window)
+                n = self._stdout.readinto(window)
         finally:
             view.release()
         if n == 0 and self._proc.wait() != 0:
-            detail = self._proc.stderr.read().decode(errors="replace").strip().splitlines()
+            detail = self._stderr.read().decode(errors="replace").strip().splitlines()
             raise ReadError("the compressed data is truncated or corrupt (bgzip: "
                             f"{detail[-1] if detail else 'exit ' + str(self._proc.returncode)})")
         return n or 0
@@ -204,8 +211,8 @@ class _PipeSource(_Source):
         if self._proc.poll() is None:
             self._proc.kill()
         self._proc.wait()
-        self._proc.stdout.close()
-        self._proc.stderr.close()
+        self._stdout.close()
+        self._stderr.close()
 
 
 class _Hts:
@@ -249,7 +256,7 @@ class _HtsSource(_Source):
     def read_into(self, buf: bytearray, offset: int, size: int) -> int:
         size = min(size, 256 << 10)  # a failing read loses what it had decompressed: keep reads short
         window = (ctypes.c_char * size).from_buffer(buf, offset)
-        n = self._lib.bgzf_read(self._fp, window, size)
+        n: int = self._lib.bgzf_read(self._fp, window, size)
         del window
         if n < 0:
             raise ReadError("the compressed data is truncated or corrupt (htslib could not decompress a block)")
@@ -268,7 +275,11 @@ def idle_cpus() -> float:
     return cpus - busy
 
 
-def open_source(path: Path, kind: FileKind, *, threads: int | None = None) -> _Source:
+#: What :func:`open_source` returns: a reader of raw bytes, or libdeflate's reader of whole-line blocks.
+Source = _Source | ParallelBgzf
+
+
+def open_source(path: Path, kind: FileKind, *, threads: int | None = None) -> Source:
     """The fastest available decoder for ``path`` (see the module docstring).
 
     ``threads`` (decompression helpers) defaults to 2, or 0 when no core is idle.
@@ -296,7 +307,7 @@ def open_source(path: Path, kind: FileKind, *, threads: int | None = None) -> _S
 SLACK = 4096
 
 
-def line_blocks(source: _Source, block_size: int = BLOCK_SIZE) -> Iterator[tuple[bytearray, int]]:
+def line_blocks(source: Source, block_size: int = BLOCK_SIZE) -> Iterator[tuple[bytearray, int]]:
     """Yield ``(buf, end)``: ``buf[:end]`` is one or more whole lines, each ending in ``\\n``.
 
     At least :data:`SLACK` bytes follow ``end`` in ``buf`` (their content is undefined).  The buffer
@@ -304,7 +315,7 @@ def line_blocks(source: _Source, block_size: int = BLOCK_SIZE) -> Iterator[tuple
     the next block.  Short reads (pipes) are gathered until the buffer is mostly full.  A last line
     without a newline gets one.
     """
-    if hasattr(source, "line_blocks"):
+    if isinstance(source, ParallelBgzf):
         yield from source.line_blocks(block_size)
         return
     buf, end = bytearray(block_size + SLACK), 0

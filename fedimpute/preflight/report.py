@@ -8,6 +8,7 @@ else, so ``model_dump(mode="json")`` *is* the contract document.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -79,6 +80,6 @@ class PreflightReport(_Model):
         warns = sum(c.status is CheckStatus.WARN for f in self.files for c in f.checks)
         return f"{len(self.files)} file(s): {fails} failing check(s), {warns} warning(s)"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """The contract's JSON document."""
         return self.model_dump(mode="json")

@@ -23,7 +23,7 @@ from fedimpute.preflight.checks import FileFacts, Options, file_checks
 from fedimpute.preflight.header import Header
 from fedimpute.preflight.inflate import ParallelBgzf, find_block_boundary, libdeflate
 from fedimpute.preflight.panel import PanelSites, load_panel_sites
-from fedimpute.preflight.reader import FileKind, ReadError, line_blocks, open_source, sniff
+from fedimpute.preflight.reader import FileKind, ReadError, Source, line_blocks, open_source, sniff
 from fedimpute.preflight.report import CheckStatus, FileReport, PreflightReport
 from fedimpute.preflight.scan import FileScan
 
@@ -36,8 +36,8 @@ PARALLEL_MIN_BYTES = 32 << 20
 _FORKED: tuple[Options, PanelSites | None] | None = None  # what the forked workers inherit
 
 
-def check_files(paths: Iterable[str | os.PathLike], *, build: str = "auto", service: ServiceConfig | None = None,
-                panel_sites: str | os.PathLike | None = None, phasing: str | None = None,
+def check_files(paths: Iterable[str | os.PathLike[str]], *, build: str = "auto", service: ServiceConfig | None = None,
+                panel_sites: str | os.PathLike[str] | None = None, phasing: str | None = None,
                 panel: ReferencePanel | None = None) -> PreflightReport:
     """Check VCF files as the imputation server would, before anything is uploaded.
 
@@ -63,7 +63,7 @@ def check_files(paths: Iterable[str | os.PathLike], *, build: str = "auto", serv
     return PreflightReport(ok=all(r.ok for r in reports), files=reports)
 
 
-def run_preflight_for_submit(files: Iterable[str | os.PathLike], service: ServiceConfig, *, build: str | None,
+def run_preflight_for_submit(files: Iterable[str | os.PathLike[str]], service: ServiceConfig, *, build: str | None,
                              phasing: str | None) -> PreflightReport:
     """The check ``submit`` runs first: the build defaults to hg19 as on the server."""
     return check_files(files, build=build or "hg19", service=service, phasing=phasing)
@@ -110,12 +110,13 @@ def scan_file(path: Path, options: Options, panel: PanelSites | None) -> FileFac
     return facts
 
 
-def _read(source, facts: FileFacts, options: Options, panel: PanelSites | None) -> None:
+def _read(source: Source, facts: FileFacts, options: Options, panel: PanelSites | None) -> None:
     header = facts.header
     first = True
     for buf, end in line_blocks(source):
         if first and bytes(buf[:4]) == b"BCF\x02":
-            facts.kind = FileKind(None, facts.kind.size, problem="it is a BCF (binary VCF) file; convert it with "
+            size = facts.kind.size if facts.kind else 0  # always sniffed before reading
+            facts.kind = FileKind(None, size, problem="it is a BCF (binary VCF) file; convert it with "
                                   "`bcftools view FILE.bcf -Oz -o FILE.vcf.gz`")
             return
         first = False
@@ -150,6 +151,8 @@ def _parallel(kind: FileKind) -> bool:
 def _scan_parallel(facts: FileFacts, options: Options, panel: PanelSites | None) -> bool:
     """Scan the two halves of a BGZF file in two forked processes and merge; False to scan in one."""
     global _FORKED
+    if facts.kind is None:  # sniffed by the caller: a file that could not be sniffed is not split
+        return False
     header = _plain_header(facts.path)
     split = find_block_boundary(facts.path, facts.kind.size // 2)
     if header is None or not header.complete or split is None:
@@ -175,8 +178,10 @@ def _scan_parallel(facts: FileFacts, options: Options, panel: PanelSites | None)
     return True
 
 
-def _scan_part(path: Path, start: int, stop: int | None, known: tuple[int, str] | None):
+def _scan_part(path: Path, start: int, stop: int | None,
+               known: tuple[int, str] | None) -> tuple[FileKind | None, Header, FileScan | None, str | None]:
     """In a worker: scan one range of a BGZF file; the first range reads the header too."""
+    assert _FORKED is not None  # set by _scan_parallel before the workers are forked
     options, panel = _FORKED
     facts = FileFacts(path=path, kind=sniff(path))
     source = ParallelBgzf(path, ReadError, threads=0, start=start, stop=stop)  # the other half has the other core
@@ -245,7 +250,7 @@ def _par_build(facts: FileFacts, options: Options, first_chrom: bytes) -> str:
 
 def cross_file_checks(reports: list[FileReport], facts: list[FileFacts], options: Options) -> None:
     """Same samples in every file, one file per chromosome, one build, and the upload size."""
-    readable = [(r, f) for r, f in zip(reports, facts) if f.header.complete]
+    readable = [(r, f) for r, f in zip(reports, facts, strict=True) if f.header.complete]
     for i, (report, fact) in enumerate(readable[1:], start=1):
         first_report, first = readable[0]
         _same_samples(report, fact, first)
@@ -266,7 +271,7 @@ def _same_samples(report: FileReport, fact: FileFacts, first: FileFacts) -> None
                    f"Keep the same samples in every file: `bcftools query -l {first.path.name} > samples.txt` and "
                    f"`bcftools view -S samples.txt {fact.path.name} -Oz -o OUT.vcf.gz`.")
     elif mine != theirs:
-        k = next(i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b)
+        k = next(i for i, (a, b) in enumerate(zip(mine, theirs, strict=True)) if a != b)
         same_set = set(mine) == set(theirs)
         report.add("same_samples", CheckStatus.WARN, f"the samples differ from {first.path.name}"
                    f"{' in order' if same_set else ''}: column {k + 10} is {mine[k]!r} here and {theirs[k]!r} there; "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -149,9 +150,10 @@ class FileScan:
         ids = [self._chrom_id(name.encode()) for name in later.chroms]
         self._boundary(later, ids)
         self.records += later.records
-        for mine, theirs in ((self.per_chrom, later.per_chrom), (self.kinds, later.kinds),
-                             (self.malformed, later.malformed), (self.panel_counts, later.panel_counts)):
-            mine.update(theirs)
+        self.per_chrom.update(later.per_chrom)
+        self.kinds.update(later.kinds)
+        self.malformed.update(later.malformed)
+        self.panel_counts.update(later.panel_counts)
         for name, top in later.max_pos.items():
             self.max_pos[name] = max(self.max_pos.get(name, 0), top)
         for attr in ("filtered", "duplicates", "monomorphic", "low_call_rate", "no_gt", "unphased_rows",
@@ -167,8 +169,8 @@ class FileScan:
             for (cid, k), value in getattr(later, attr).items():
                 counter[(ids[cid], k)] += value
         for (cid, k), nocall in later.chunk_nocall.items():
-            key = (ids[cid], k)
-            self.chunk_nocall[key] = self.chunk_nocall[key] + nocall if key in self.chunk_nocall else nocall
+            at = (ids[cid], k)
+            self.chunk_nocall[at] = self.chunk_nocall[at] + nocall if at in self.chunk_nocall else nocall
         self._seen_order += [ids[c] for c in later._seen_order if ids[c] not in self._seen_order]
         if later._last[0] >= 0:
             self._last = (ids[later._last[0]], later._last[1])
@@ -186,9 +188,9 @@ class FileScan:
             elif cid != self._last[0] and cid in self._seen_order:
                 self.unsorted += 1
                 self.example("unsorted", f"{self.chroms[cid]} appears again after {self.chroms[self._last[0]]}")
-        if later._first_snp is not None and self._last_snp[0] >= 0:
-            if (ids[later._first_snp[0]], later._first_snp[1]) == self._last_snp:
-                self.duplicates += 1
+        first_snp = later._first_snp
+        if first_snp is not None and self._last_snp[0] >= 0 and (ids[first_snp[0]], first_snp[1]) == self._last_snp:
+            self.duplicates += 1
 
     def release(self) -> FileScan:
         """Drop the scratch buffers and the panel before the scan is sent to another process."""
@@ -198,7 +200,8 @@ class FileScan:
     # -- records: the first columns ----------------------------------------------------------
 
     def _records(self, a: np.ndarray, buf: bytearray, start: int, end: int) -> _Block:
-        ends, dots, dot_rows = self._newlines_and_dots(a, start, end)
+        ends, dots, rows = self._newlines_and_dots(a, start, end)
+        dot_rows: np.ndarray | None = rows
         starts = np.empty_like(ends)
         starts[0] = start
         starts[1:] = ends[:-1] + 1
@@ -296,8 +299,8 @@ class FileScan:
         for j, byte in enumerate(name):
             same &= a[s + j] == byte
         ids = np.full(len(s), self._chrom_id(name), np.int32)
-        for j in np.flatnonzero(~same):
-            ids[j] = self._chrom_id(bytes(buf[s[j]:s[j] + clen[j]]))
+        for row in np.flatnonzero(~same):
+            ids[row] = self._chrom_id(bytes(buf[s[row]:s[row] + clen[row]]))
         return ids
 
     def _kinds(self, a: np.ndarray, buf: bytearray, s: np.ndarray, t: np.ndarray,
@@ -418,7 +421,7 @@ class FileScan:
         self.records += len(block.pos)
         cuts = np.flatnonzero(np.diff(block.chrom)) + 1
         bounds = [0, *cuts.tolist(), len(block.pos)]
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
+        for lo, hi in pairwise(bounds):
             if block.chrom[lo] >= 0:  # -1: malformed lines before any readable one, counted only
                 self._run(buf, block, calls, lo, hi)
 
@@ -448,7 +451,7 @@ class FileScan:
         if is_chr_x(name):
             self._chr_x(block, calls, lo, hi)
         if self.panel is not None:
-            self._panel(buf, block, cid, lo, hi, valid, name)
+            self._panel(self.panel, buf, block, cid, lo, hi, valid, name)
 
     def _order(self, buf: bytearray, block: _Block, lo: int, pos: np.ndarray, good: np.ndarray, name: str) -> None:
         p = pos[good]
@@ -472,7 +475,8 @@ class FileScan:
         hits = np.flatnonzero(kind == REFALT)
         if len(hits):
             fields = self._line(buf, block, lo + int(hits[0])).split(b"\t", 5)
-            self.first_refalt = tuple(f.decode(errors="replace") for f in fields[2:5])
+            vid, ref, alt = (f.decode(errors="replace") for f in fields[2:5])  # a REF == ALT record has all five
+            self.first_refalt = (vid, ref, alt)
 
     def _filters(self, buf: bytearray, block: _Block, calls: _Calls, lo: int, hi: int, name: str) -> np.ndarray:
         """The server's site filters, in its order; returns the SNPs that survive them."""
@@ -506,7 +510,8 @@ class FileScan:
                           ("multiallelic", kind == MULTI), ("nonsnp", kind == NONSNP), ("invalid", kind == INVALID),
                           ("unphased", gt & calls.slash[sl])):
             self._examples(buf, block, key, lo, mask, name, calls if key == "low_call_rate" else None)
-        return snp & ~dup & ~filtered & ~mono & ~low
+        survivors: np.ndarray = snp & ~dup & ~filtered & ~mono & ~low
+        return survivors
 
     def _examples(self, buf: bytearray, block: _Block, key: str, lo: int, mask: np.ndarray, name: str,
                   calls: _Calls | None) -> None:
@@ -562,7 +567,8 @@ class FileScan:
                 self.x_diploid += row.diploid
                 self.x_mixed[row.mixed] += 1
 
-    def _panel(self, buf: bytearray, block: _Block, cid: int, lo: int, hi: int, valid: np.ndarray, name: str) -> None:
+    def _panel(self, panel: PanelSites, buf: bytearray, block: _Block, cid: int, lo: int, hi: int, valid: np.ndarray,
+               name: str) -> None:
         """Compare the candidate SNPs with the panel's alleles, as the server's QC does."""
         sl = slice(lo, hi)
         idx = np.flatnonzero(valid)
@@ -570,7 +576,7 @@ class FileScan:
             return
         rows = lo + idx
         ref, alt = block.ref[rows], block.alt[rows]
-        found, verdict = compare_alleles(self.panel, canonical(name), block.pos[sl][idx], ref, alt)
+        found, verdict = compare_alleles(panel, canonical(name), block.pos[sl][idx], ref, alt)
         pos = block.pos[sl][idx]
         _count_chunks(self.chunk_found, cid, pos[found], CHUNK)
         _count_chunks(self.chunk_missing_panel, cid, pos[~found], CHUNK)
@@ -596,10 +602,10 @@ class FileScan:
         return vid.decode(errors="replace")[:40]
 
 
-_EMPTY = np.zeros(0, np.int64)
+_EMPTY: np.ndarray = np.zeros(0, np.int64)
 
 
-def _count_chunks(counter: Counter, cid: int, pos: np.ndarray, size: int) -> None:
+def _count_chunks(counter: Counter[tuple[int, int]], cid: int, pos: np.ndarray, size: int) -> None:
     """Add records per ``size`` chunk: one addition when a block lies in one chunk, as most do."""
     if not len(pos):
         return
@@ -619,7 +625,8 @@ def _windows(a: np.ndarray, offsets: np.ndarray, width: int) -> np.ndarray:
     The overlapping view is built directly: ``sliding_window_view`` costs more than the copy.
     """
     view = np.ndarray((len(a) - width + 1, width), np.uint8, a, 0, (1, 1))
-    return view[offsets]
+    windows: np.ndarray = view[offsets]
+    return windows
 
 
 def _tab_offsets(a: np.ndarray, starts: np.ndarray, lengths: np.ndarray, need: int) -> tuple[np.ndarray, np.ndarray]:

@@ -33,7 +33,7 @@ from fedimpute.preflight.facts import (
 )
 from fedimpute.preflight.genotypes import INVALID, MULTI, NONSNP, REFALT
 from fedimpute.preflight.report import FileReport
-from fedimpute.preflight.scan import CHUNK, DENSITY_CHUNK
+from fedimpute.preflight.scan import CHUNK, DENSITY_CHUNK, FileScan
 
 __all__ = ["chr_x_checks", "chunk_checks", "genotype_checks", "panel_checks", "variant_checks"]
 
@@ -91,12 +91,12 @@ def genotype_checks(report: FileReport, facts: FileFacts, options: Options) -> N
         report.add("genotypes", FAIL, f"{_n(scan.no_gt)} of {_n(scan.records)} records have no GT field in FORMAT: "
                    "there are no genotypes to impute from.", "Export hard calls (GT), e.g. with `plink2 --export "
                    "vcf bgz`; dosage-only files cannot be imputed.")
-    phasing_check(report, facts, options)
-    chunk_sample_check(report, facts)
+    phasing_check(report, scan, options)
+    chunk_sample_check(report, scan, facts)
 
 
-def phasing_check(report: FileReport, facts: FileFacts, options: Options) -> None:
-    scan, phasing = facts.scan, options.phasing
+def phasing_check(report: FileReport, scan: FileScan, options: Options) -> None:
+    phasing = options.phasing
     unphased = scan.unphased_rows > 0
     if phasing is not None and phasing not in PHASING:
         report.add("phasing", FAIL, "For phasing, only options 'eagle', 'beagle' or 'no_phasing' are allowed "
@@ -116,10 +116,11 @@ def phasing_check(report: FileReport, facts: FileFacts, options: Options) -> Non
         report.add("phasing", PASS, "phased ('|') genotypes" + (" (no_phasing is fine)." if phasing else "."))
 
 
-def chunk_sample_check(report: FileReport, facts: FileFacts) -> None:
+def chunk_sample_check(report: FileReport, scan: FileScan, facts: FileFacts) -> None:
     """Any sample under 50% call rate in a 20 Mb chunk drops the whole chunk."""
-    scan, h, name, stem = facts.scan, facts.header, facts.name, facts.stem()
-    bad_chunks, worst = [], {}
+    h, name, stem = facts.header, facts.name, facts.stem()
+    bad_chunks: list[tuple[int, int]] = []
+    worst: dict[int, float] = {}
     for key, nocall in sorted(scan.chunk_nocall.items()):
         sites = scan.chunk_valid.get(key, 0)
         if not sites:
@@ -194,12 +195,12 @@ def chunk_checks(report: FileReport, facts: FileFacts, options: Options) -> None
                    "genotype more markers there.")
     else:
         report.add("chunks", PASS, f"{len(chunks)} chunk(s) of 20 Mb, each with at least {MIN_CHUNK_SNPS} usable SNPs.")
-    density_check(report, facts, options)
+    density_check(report, scan, facts, options)
 
 
-def density_check(report: FileReport, facts: FileFacts, options: Options) -> None:
+def density_check(report: FileReport, scan: FileScan, facts: FileFacts, options: Options) -> None:
     """TOPMed rejects uploads averaging more than 20,000 records per 10 Mb: WGS or imputed data."""
-    scan, name, stem = facts.scan, facts.name, facts.stem()
+    name, stem = facts.name, facts.stem()
     dense = sorted(((v, k) for k, v in scan.density.items() if v > MAX_CHUNK_SNPS), reverse=True)
     total, chunks = sum(scan.density.values()), len(scan.density)
     average = total / max(chunks, 1)
@@ -243,8 +244,8 @@ def panel_checks(report: FileReport, facts: FileFacts) -> None:
         report.add("strand_flips", FAIL, f"More than {STRAND_FLIPS} obvious strand flips have been detected "
                    f"({_n(flips)}{examples}). Please check strand. Imputation cannot be started! [{summary}]", fixref)
     elif flips:
-        report.add("strand_flips", WARN, f"{_n(flips)} strand flip(s){_examples(scan, 'strand_flip')}: the server drops them (limit "
-                   f"{STRAND_FLIPS}). [{summary}]", fixref)
+        report.add("strand_flips", WARN, f"{_n(flips)} strand flip(s){_examples(scan, 'strand_flip')}: the server "
+                   f"drops them (limit {STRAND_FLIPS}). [{summary}]", fixref)
     else:
         report.add("strand_flips", PASS, f"no strand flips. [{summary}]")
     examples = _eg(scan, "allele_switch")
@@ -259,17 +260,17 @@ def panel_checks(report: FileReport, facts: FileFacts) -> None:
                    f"(limit {ALLELE_SWITCHES} on MIS2 panels).", swap)
     else:
         report.add("allele_switches", PASS, "no allele switches.")
-    overlap_check(report, facts)
+    overlap_check(report, scan)
 
 
-def overlap_check(report: FileReport, facts: FileFacts) -> None:
-    scan = facts.scan
+def overlap_check(report: FileReport, scan: FileScan) -> None:
     keys = sorted(set(scan.chunk_found) | set(scan.chunk_missing_panel))
     low = []
     for c, k in keys:
         found, missing = scan.chunk_found.get((c, k), 0), scan.chunk_missing_panel.get((c, k), 0)
         if found / max(found + missing, 1) < OVERLAP:
-            low.append(f"{scan.chroms[c]}:{k * CHUNK + 1:,}-{(k + 1) * CHUNK:,} ({found / max(found + missing, 1):.0%})")
+            share = found / max(found + missing, 1)
+            low.append(f"{scan.chroms[c]}:{k * CHUNK + 1:,}-{(k + 1) * CHUNK:,} ({share:.0%})")
     found, missing = sum(scan.chunk_found.values()), sum(scan.chunk_missing_panel.values())
     overall = found / max(found + missing, 1)
     if not keys:

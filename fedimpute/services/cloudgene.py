@@ -192,7 +192,9 @@ class CloudgeneService(base.ImputationService):
         if wanted is not None and len(wanted) > PAGE_SIZE:
             data = await self.request_json("GET", f"{API}/jobs", what="job list")
             return [read_job(self.config.url, item) for item in data.get("data") or []]
-        jobs, page, missing = [], 1, set(wanted or ())
+        jobs: list[base.RemoteJob] = []
+        page: int | None = 1
+        missing = set(wanted or ())
         while page:
             data = await self.request_json("GET", f"{API}/jobs", params={"page": page}, what="job list")
             items = [read_job(self.config.url, item) for item in data.get("data") or []]

@@ -135,7 +135,9 @@ def _clean_message(raw: str) -> tuple[str, str | None]:
 
 
 def _steps(data: dict[str, Any]) -> tuple[list[RemoteStep], str | None, list[str]]:
-    steps, password, errors = [], None, []
+    steps: list[RemoteStep] = []
+    password: str | None = None
+    errors: list[str] = []
     for step in data.get("steps") or []:
         messages = []
         for msg in step.get("logMessages") or []:

@@ -94,10 +94,8 @@ def _log_messages(text: str | None, failed: bool) -> list[RemoteMessage]:
     if not text:
         return []
     lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
-    if failed:
-        chosen = lines[-MAX_LOG_MESSAGES:]
-    else:
-        chosen = [ln for ln in lines if _PROGRESS.match(ln)][-MAX_LOG_MESSAGES:]
+    shown = lines if failed else [ln for ln in lines if _PROGRESS.match(ln)]  # a failure: its last words
+    chosen = shown[-MAX_LOG_MESSAGES:]
     out = []
     for ln in chosen:
         level = MessageLevel.ERROR if ln.startswith("ERROR") or (failed and ln is chosen[-1]) else (

@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-__all__ = ["as_utc", "bulk_table", "dicts", "to_db_time", "to_json"]
+__all__ = ["as_utc", "bulk_table", "count", "dicts", "to_db_time", "to_json"]
 
 
 def to_db_time(value: datetime | None) -> datetime | None:
@@ -32,6 +32,14 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 def to_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
+
+
+def count(cursor: duckdb.DuckDBPyConnection) -> int:
+    """The number a counting statement answers (``SELECT count(*)``, or the row count of an INSERT)."""
+    row = cursor.fetchone()
+    if row is None:  # such statements always answer one row
+        raise duckdb.InternalException("a counting statement returned no row")
+    return int(row[0])
 
 
 def dicts(cursor: duckdb.DuckDBPyConnection, *, json_cols: tuple[str, ...] = ()) -> list[dict[str, Any]]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import duckdb
+
 from fedimpute.catalogue import with_protocol_defaults
 from fedimpute.exceptions import DuplicateServiceError, ServiceNotFoundError
 from fedimpute.models import (
@@ -72,7 +74,7 @@ class CatalogueStore(StoreBase):
         return with_protocol_defaults(ServiceConfig(**rows[0]))
 
     @staticmethod
-    def _unknown_service(con, name: str) -> str:
+    def _unknown_service(con: duckdb.DuckDBPyConnection, name: str) -> str:
         names = [r[0] for r in con.execute("SELECT name FROM services ORDER BY name").fetchall()]
         known = ", ".join(names) if names else "none yet"
         return f"unknown service {name!r} (known: {known}); see `fedimpute services list`"

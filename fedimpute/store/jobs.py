@@ -16,7 +16,7 @@ from typing import Any
 
 from fedimpute.exceptions import JobNotFoundError
 from fedimpute.models import Job, JobEvent, JobStatus, ResultFile, StepMessage, utcnow
-from fedimpute.store._rows import bulk_table, dicts, to_db_time, to_json
+from fedimpute.store._rows import bulk_table, count, dicts, to_db_time, to_json
 from fedimpute.store.base import StoreBase
 
 __all__ = ["JobStore"]
@@ -134,10 +134,10 @@ class JobStore(StoreBase):
         now = to_db_time(utcnow())
         with self.tx() as con:
             bulk_table(con, "job_updates", rows, cols, self.home)
-            changed = con.execute(
+            changed = count(con.execute(
                 "INSERT INTO job_events (job_id, time, old_status, status, detail) SELECT u.job_id, ?, j.status, "
                 "u.status, u.detail FROM job_updates u JOIN jobs j USING (job_id) WHERE j.status <> u.status",
-                [now]).fetchone()[0]
+                [now]))
             con.execute(
                 "UPDATE jobs SET status = u.status, remote_state = u.remote_state, queue_position = u.queue_position, "
                 "started_at = coalesce(u.started_at, jobs.started_at), "

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fedimpute.models import JobStatus, utcnow
-from fedimpute.store._rows import bulk_table, dicts, to_db_time
+from fedimpute.store._rows import bulk_table, count, dicts, to_db_time
 from fedimpute.store.base import StoreBase
 
 __all__ = ["TrackingStore"]
@@ -44,9 +44,9 @@ class TrackingStore(StoreBase):
         with self.tx() as con:
             held = 0
             if limit is not None:
-                held = con.execute(f"SELECT count(*) FROM jobs j LEFT JOIN job_tracking t USING (job_id) "
-                                   f"WHERE j.service = ? AND j.job_id <> ? AND {_HOLDS_SLOT}",
-                                   [service, job_id]).fetchone()[0]
+                held = count(con.execute(f"SELECT count(*) FROM jobs j LEFT JOIN job_tracking t USING (job_id) "
+                                         f"WHERE j.service = ? AND j.job_id <> ? AND {_HOLDS_SLOT}",
+                                         [service, job_id]))
             free = limit is None or held < limit
             fields = {"submit_state": "uploading", "submit_owner": owner} if free else \
                 {"submit_state": "waiting_for_slot", "submit_owner": None, "submit_after": None}

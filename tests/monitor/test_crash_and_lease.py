@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,7 @@ def _worker(home, vcf, *extra):
 def _check_events(store: Store, job_id: str) -> None:
     events = store.job_events(job_id)
     assert events[0].old_status is None and events[0].status is JobStatus.PENDING
-    for before, after in zip(events, events[1:]):
+    for before, after in pairwise(events):
         assert after.old_status is before.status, [(e.old_status, e.status) for e in events]
     assert events[-1].status is JobStatus.COMPLETED
 

@@ -90,8 +90,9 @@ async def test_watch__completes_and_downloads(hub, cloudgene_sim, vcf):
 ], ids=["500", "502-html", "503", "malformed-json", "connection-reset", "timeout"])
 async def test_faults__monitor_survives_and_nothing_fails(hub, cloudgene_sim, vcf, fault):
     jobs = [await hub.submit([vcf], "sim", OPTS, owner="t") for _ in range(2)]
-    from fedimpute._http import build_client
     import httpx
+
+    from fedimpute._http import build_client
 
     hub._client_factory = lambda s: build_client(s.url, timeout=httpx.Timeout(1.0))  # so a 3 s delay times out
     cloudgene_sim.faults.append(fault)
@@ -129,7 +130,8 @@ async def test_quota__refused_job_goes_out_in_the_sweep_that_sees_a_slot_free(hu
     cloudgene_sim.step_seconds = 3600  # nothing moves unless the test advances it
     first = await hub.submit([vcf], "sim", OPTS, owner="t")
     second = await hub.submit([vcf], "sim", OPTS, owner="t")
-    assert second.status is JobStatus.PENDING and hub.store.tracking(second.job_id)["submit_state"] == "waiting_for_slot"
+    assert second.status is JobStatus.PENDING
+    assert hub.store.tracking(second.job_id)["submit_state"] == "waiting_for_slot"
     assert cloudgene_sim.quota_refusals == 1
     monitor = Monitor(hub)
     for _ in range(3):  # the first job runs: the refused one is not uploaded again

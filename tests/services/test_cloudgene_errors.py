@@ -96,8 +96,8 @@ SUBMIT_ROWS = [
 
 @pytest.mark.parametrize("situation, status, body, exc, message", SUBMIT_ROWS, ids=[r[0] for r in SUBMIT_ROWS])
 async def test_error_rows__submit(adapter, vcf, situation, status, body, exc, message):
-    from tests.services.test_cloudgene_schema import APP
     from fedimpute.services.base import SubmitOptions
+    from tests.services.test_cloudgene_schema import APP
 
     with respx.mock(base_url=URL) as mock:
         mock.get("/api/v2/server/apps/imputationserver2").mock(return_value=httpx.Response(200, json=APP))

@@ -37,7 +37,8 @@ APP = {"id": "imputationserver2", "name": "Genotype Imputation", "version": "2.0
     (4, None, JobStatus.COMPLETED), (8, None, JobStatus.COMPLETED), (5, None, JobStatus.FAILED),
     (6, None, JobStatus.CANCELLED), (10, None, JobStatus.CANCELLED), (-1, None, JobStatus.FAILED),
     (9, JobStatus.RUNNING, JobStatus.FAILED), (9, JobStatus.CANCELLED, JobStatus.CANCELLED),
-    (7, JobStatus.COMPLETED, JobStatus.COMPLETED), (7, None, JobStatus.FAILED), (7, JobStatus.RUNNING, JobStatus.FAILED),
+    (7, JobStatus.COMPLETED, JobStatus.COMPLETED), (7, None, JobStatus.FAILED),
+    (7, JobStatus.RUNNING, JobStatus.FAILED),
     (7, JobStatus.CANCELLED, JobStatus.CANCELLED), (42, None, JobStatus.RUNNING),
 ])
 def test_map_state__reference_table(code, previous, expected):
@@ -101,8 +102,10 @@ def test_form_fields__checkboxes_only_to_enable_and_qc_only_mapped():
 
 @pytest.mark.parametrize("options, message", [
     (dict(panel="hrc"), "unknown panel 'hrc' for this service; choose one of hapmap-2, topmed-r3"),
-    (dict(panel="hapmap-2", population="afr"), "population 'afr' is not offered with panel hapmap-2; choose one of eur, off"),
-    (dict(panel="hapmap-2", phasing="beagle"), "--phasing 'beagle' is not offered by this service; choose one of eagle, no_phasing"),
+    (dict(panel="hapmap-2", population="afr"),
+     "population 'afr' is not offered with panel hapmap-2; choose one of eur, off"),
+    (dict(panel="hapmap-2", phasing="beagle"),
+     "--phasing 'beagle' is not offered by this service; choose one of eagle, no_phasing"),
     (dict(panel="hapmap-2", build="hg18"), "--build 'hg18' is not offered"),
 ])
 def test_form_fields__invalid_options_refused_client_side(options, message):

@@ -215,7 +215,8 @@ async def _post_token(client: httpx.AsyncClient, endpoint: str, form: dict[str, 
     if body.get("error"):
         return body
     check_response(service, response, what="token request")
-    return json_body(service, response, what="token reply")
+    reply: dict[str, Any] = json_body(service, response, what="token reply")
+    return reply
 
 
 def _oauth_body(response: httpx.Response) -> dict[str, Any]:
