@@ -1,9 +1,11 @@
 """Imputation quality from a job's result files, with DuckDB doing the reading.
 
-R² is the service's own estimate: minimac ``Rsq`` (info files) or ``R2`` (minimac4 VCF INFO),
-beagle ``DR2``.  Files are parsed by DuckDB (``read_csv`` on the text, INFO split with string
-functions; dose VCFs through ``bcftools query``), never by Python row loops.  Bins are the
-contract's: left-closed, the last one closed.
+R² is the service's own estimate: minimac ``Rsq`` (info tables) or ``R2`` (minimac4 info and dose
+VCFs), beagle ``DR2``.  What a file is comes from its content, never its name (Michigan's
+``chrN.info.gz`` was a tab table and is a sites-only VCF since Michigan 2).  Files are parsed by
+DuckDB (``read_csv`` on the text, INFO split with string functions; dose VCFs through
+``bcftools query``), never by Python row loops.  Bins are the contract's: left-closed, the last
+one closed.
 
 >>> from fedimpute.quality import job_quality, summarize_info_files
 >>> summarize_info_files(["chr20.info.gz"])["bins"][-1]["mean_r2"]   # doctest: +SKIP

@@ -15,6 +15,7 @@ import numpy as np
 
 from fedimpute.exceptions import UsageError
 from fedimpute.quality.bins import MAF_BINS, bin_case_sql
+from fedimpute.quality.sources import numpy_columns, one_row
 from fedimpute.quality.variants import variant_labels
 
 __all__ = ["compare_variants", "shared_variants"]
@@ -49,9 +50,7 @@ def _pairs(con: duckdb.DuckDBPyConnection, labels: list[str]) -> list[dict[str, 
     out = []
     for i in range(len(labels)):
         for j in range(i + 1, len(labels)):
-            n, corr, diff = con.execute(
-                f"SELECT count(*), corr(r2_{i}, r2_{j}), avg(r2_{i} - r2_{j}) FROM shared"
-            ).fetchone()
+            n, corr, diff = one_row(con, f"SELECT count(*), corr(r2_{i}, r2_{j}), avg(r2_{i} - r2_{j}) FROM shared")
             out.append(
                 {"a": labels[i], "b": labels[j], "n": n, "r2_correlation": corr, "mean_r2_difference": diff}
             )
@@ -80,7 +79,7 @@ def compare_variants(con: duckdb.DuckDBPyConnection, labels: Sequence[str] | Non
     pairs: [{a, b, n, r2_correlation, mean_r2_difference}]}``; also leaves table ``shared``."""
     labels = _check_labels(con, labels)
     con.execute(f"CREATE OR REPLACE TEMP TABLE shared AS {_shared_sql(len(labels))}", labels)
-    shared = con.execute("SELECT count(*) FROM shared").fetchone()[0]
+    shared = one_row(con, "SELECT count(*) FROM shared")[0]
     counts = dict(
         con.execute(
             "SELECT label, count(DISTINCT (chromosome, pos, ref, alt)) FROM variants "
@@ -104,7 +103,7 @@ def shared_variants(
     scatter plot; at most ``limit`` variants, the same ones on every call (ordered by a hash)."""
     labels = _check_labels(con, labels)
     limit_sql = f"ORDER BY hash({_KEY}) LIMIT {int(limit)}" if limit else ""
-    data = con.execute(f"SELECT * FROM ({_shared_sql(len(labels))}) {limit_sql}", labels).fetchnumpy()
+    data = numpy_columns(con.execute(f"SELECT * FROM ({_shared_sql(len(labels))}) {limit_sql}", labels))
     return {
         **{k: data[k] for k in ("chromosome", "pos", "ref", "alt")},
         "maf": _floats(data["maf"]),

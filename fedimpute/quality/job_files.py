@@ -1,13 +1,19 @@
 """Quality of a job from the result files it downloaded (paths come from the store).
 
-Servers lay results out differently: Michigan/TOPMed archives hold ``chrN.info.gz`` next to
-``chrN.dose.vcf.gz``; minimac4 4.x and beagle services return only the dose VCFs.  Per
-chromosome the info file is preferred (it is smaller); a VCF counts only where no info file
-covers the same chromosome, and empirical-dose VCFs (typed sites again) never count.
+Servers lay results out differently and name files as they like: Michigan/TOPMed archives hold
+``chrN.info.gz`` (a minimac info table before Michigan 2, a minimac4 info VCF since) next to
+``chrN.dose.vcf.gz``; beagle services return only dose VCFs.  So every downloaded file is
+judged by its content (:func:`~fedimpute.quality.formats.describe_file` reads a few KB), and
+per chromosome the small sites-only file (info table or info VCF) is preferred; a dose VCF
+counts only where no sites-only file covers its chromosome.  Empirical-dose VCFs (typed sites
+again), reports, indexes and archives are not quality files and are passed over; a file that may
+be a quality file written wrongly (empty, BCF, zstd, damaged gzip, a VCF without R2) is logged as a
+warning, and named in the error when no quality file is found at all.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +22,7 @@ import duckdb
 
 from fedimpute.exceptions import UsageError
 from fedimpute.quality.compare import compare_variants
-from fedimpute.quality.formats import describe_file
+from fedimpute.quality.formats import NotQualityFile, QualityFile, describe_file
 from fedimpute.quality.sources import connect
 from fedimpute.quality.summary import quality_details, summarize_info_files
 from fedimpute.quality.variants import load_variants
@@ -31,7 +37,7 @@ __all__ = [
     "load_job_variants",
 ]
 
-_VCF_GLOBS = ("*.vcf.gz", "*.vcf.bgz", "*.vcf")
+log = logging.getLogger(__name__)
 
 
 def _result_folders(store: Store, job_id: str) -> list[Path]:
@@ -39,47 +45,60 @@ def _result_folders(store: Store, job_id: str) -> list[Path]:
     return sorted(f for f in folders if f.is_dir())
 
 
-def _not_downloaded(job_id: str, what: str) -> UsageError:
+def _not_found(job_id: str, what: str, suspects: list[NotQualityFile]) -> UsageError:
+    if suspects:
+        shown = "; ".join(s.brief for s in suspects[:3])
+        return UsageError(
+            f"no readable imputation quality files ({what}) among the downloaded results of job {job_id}; "
+            f"found instead: {shown}"
+        )
     return UsageError(
         f"no imputation quality files ({what}) among the downloaded results of job {job_id}; "
         f"download them first with `fedimpute results download {job_id}`"
     )
 
 
+def _quality_files(store: Store, job_id: str) -> tuple[list[QualityFile], list[NotQualityFile]]:
+    """Every file under the job's result folders that is a quality file by its content, and the
+    suspects: files that may be quality files written wrongly (each logged as a warning)."""
+    paths = sorted({p for folder in _result_folders(store, job_id) for p in folder.rglob("*") if p.is_file()})
+    found, suspects = [], []
+    for path in paths:
+        try:
+            found.append(describe_file(path))
+        except NotQualityFile as exc:  # a report, an index, an archive, an empirical-dose VCF: not quality
+            if exc.suspect:
+                log.warning("not read as a quality file: %s", exc.brief)
+                suspects.append(exc)
+    return found, suspects
+
+
+def _chromosome(qf: QualityFile) -> object:
+    """What a file covers: its first variant's chromosome (``chr`` or not), else its name's stem."""
+    if qf.first_chrom:
+        return qf.first_chrom.removeprefix("chr")
+    return (qf.path.parent, qf.path.name.split(".", 1)[0])
+
+
 def find_info_files(store: Store, job_id: str) -> list[Path]:
-    """``*.info.gz`` files in the folders holding the job's downloaded results (archives extracted there)."""
-    found = sorted({p for folder in _result_folders(store, job_id) for p in folder.rglob("*.info.gz")})
+    """The sites-only quality files (``chrN.info.gz``: info tables or minimac4 info VCFs, whatever their
+    names) among the job's downloaded results."""
+    files, suspects = _quality_files(store, job_id)
+    found = [qf.path for qf in files if qf.sites_only]
     if not found:
-        raise _not_downloaded(job_id, "*.info.gz")
+        raise _not_found(job_id, "chrN.info.gz: minimac info tables or info VCFs", suspects)
     return found
 
 
-def _stem(path: Path) -> tuple[Path, str]:
-    return path.parent, path.name.split(".", 1)[0]
-
-
-def _carries_quality(path: Path) -> bool:
-    try:
-        describe_file(path)
-    except UsageError:
-        return False
-    return True
-
-
 def find_quality_files(store: Store, job_id: str) -> list[Path]:
-    """Info files, plus quality-bearing VCFs for chromosomes no info file covers."""
-    infos: set[Path] = set()
-    vcfs: set[Path] = set()
-    for folder in _result_folders(store, job_id):
-        infos.update(folder.rglob("*.info.gz"))
-        infos.update(folder.rglob("*.info"))
-        for pattern in _VCF_GLOBS:
-            vcfs.update(p for p in folder.rglob(pattern) if "empiricaldose" not in p.name.lower())
-    covered = {_stem(p) for p in infos}
-    extra = {p for p in vcfs if _stem(p) not in covered and _carries_quality(p)}
-    found = sorted(infos | extra)
+    """Sites-only files, plus dose VCFs with R2/DR2 for chromosomes no sites-only file covers."""
+    files, suspects = _quality_files(store, job_id)
+    sites = [qf for qf in files if qf.sites_only]
+    covered = {_chromosome(qf) for qf in sites}
+    doses = [qf for qf in files if not qf.sites_only and _chromosome(qf) not in covered]
+    found = sorted(qf.path for qf in sites + doses)
     if not found:
-        raise _not_downloaded(job_id, "*.info.gz, or dose VCFs with R2/DR2")
+        raise _not_found(job_id, "chrN.info.gz, or dose VCFs with R2/DR2", suspects)
     return found
 
 

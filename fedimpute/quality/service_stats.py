@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from fedimpute.quality.sources import numpy_columns
 from fedimpute.store import Store
 
 __all__ = ["job_statistics"]
@@ -44,7 +45,7 @@ def job_statistics(store: Store, job_ids: Sequence[str] | None = None) -> dict[s
         where = f"WHERE j.job_id IN ({', '.join(['?'] * len(job_ids))})" if job_ids else "WHERE FALSE"
         params = list(job_ids)
     with store.read() as con:
-        data = con.execute(_SQL.format(where=where), params).fetchnumpy()
+        data = numpy_columns(con.execute(_SQL.format(where=where), params))
     return {key: _unmasked(column) for key, column in data.items()}
 
 

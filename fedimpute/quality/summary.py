@@ -20,7 +20,7 @@ import duckdb
 from fedimpute.exceptions import UsageError
 from fedimpute.quality.bins import MAF_BINS, bin_case_sql
 from fedimpute.quality.formats import describe_file
-from fedimpute.quality.sources import connect, read_error, source_sql
+from fedimpute.quality.sources import connect, one_row, read_error, source_sql
 
 __all__ = ["aggregate_files", "quality_details", "summarize_info_files"]
 
@@ -34,9 +34,14 @@ _CHROM_ORDER = "try_cast(replace(chromosome, 'X', '23') AS INTEGER) NULLS LAST, 
 
 
 def aggregate_files(
-    files: Iterable[str | Path], *, strategy: str = "auto", con: duckdb.DuckDBPyConnection | None = None
+    files: Iterable[str | Path],
+    *,
+    strategy: str = "auto",
+    con: duckdb.DuckDBPyConnection | None = None,
+    typed: bool = True,
 ) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection holding table ``partials``: one row per file x chromosome x typed x bin."""
+    """A DuckDB connection holding table ``partials``: one row per file x chromosome x typed x bin.
+    ``typed=False`` leaves typed NULL, so the flags are never read (the contract's numbers need none)."""
     paths = [Path(f) for f in files]
     if not paths:
         raise UsageError("no quality files to summarize")
@@ -47,7 +52,8 @@ def aggregate_files(
         with source_sql(qf, strategy=strategy) as sql:
             try:
                 con.execute(
-                    f"INSERT INTO partials SELECT ?, chrom, typed, {bin_case_sql('maf')} AS bin, count(r2), "
+                    f"INSERT INTO partials SELECT ?, chrom, {'typed' if typed else 'NULL'}, "
+                    f"{bin_case_sql('maf')} AS bin, count(r2), "
                     f"sum(r2), count_if(r2 >= 0.3), count_if(r2 >= 0.8) FROM ({sql}) GROUP BY ALL",
                     [str(path)],
                 )
@@ -57,19 +63,19 @@ def aggregate_files(
 
 
 def _stats(n: int | None, total: float | None, ge3: int | None, ge8: int | None) -> dict[str, Any]:
-    n = int(n or 0)
-    if not n:
+    count = int(n or 0)
+    if not count:
         return {"n": 0, "mean_r2": None, "frac_r2_ge_0_3": None, "frac_r2_ge_0_8": None}
-    return {
-        "n": n,
-        "mean_r2": float(total) / n,
-        "frac_r2_ge_0_3": int(ge3) / n,
-        "frac_r2_ge_0_8": int(ge8) / n,
+    return {  # a count > 0 comes with the sums (SQL sums of at least one value are never NULL)
+        "n": count,
+        "mean_r2": float(total or 0.0) / count,
+        "frac_r2_ge_0_3": int(ge3 or 0) / count,
+        "frac_r2_ge_0_8": int(ge8 or 0) / count,
     }
 
 
 def _bins(
-    con: duckdb.DuckDBPyConnection, where: str = "TRUE", params: list | None = None
+    con: duckdb.DuckDBPyConnection, where: str = "TRUE", params: list[Any] | None = None
 ) -> list[dict[str, Any]]:
     rows = con.execute(
         f"SELECT bin, {_SUMS} FROM partials WHERE bin IS NOT NULL AND {where} GROUP BY bin", params or []
@@ -112,7 +118,7 @@ def _chromosome_bins(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def _contract_doc(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    total = con.execute("SELECT coalesce(sum(n), 0) FROM partials").fetchone()[0]
+    total = one_row(con, "SELECT coalesce(sum(n), 0) FROM partials")[0]
     chromosomes = [
         {"chromosome": c["chromosome"], "n": c["n"], "mean_r2": c["mean_r2"]} for c in _chromosomes(con)
     ]
@@ -122,7 +128,7 @@ def _contract_doc(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 def summarize_info_files(files: Iterable[str | Path], *, strategy: str = "auto") -> dict[str, Any]:
     """The contract's ``quality`` numbers (``variants``, ``bins``, ``chromosomes``) over ``files``:
     minimac info files and minimac4/beagle VCFs alike."""
-    with aggregate_files(files, strategy=strategy) as con:
+    with aggregate_files(files, strategy=strategy, typed=False) as con:
         return _contract_doc(con)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from fedimpute.exceptions import UsageError
 from fedimpute.quality.formats import describe_file
-from fedimpute.quality.sources import connect, read_error, source_sql
+from fedimpute.quality.sources import connect, numpy_columns, one_row, read_error, source_sql
 
 __all__ = ["auto_window", "load_variants", "r2_along_chromosome", "variant_labels"]
 
@@ -78,21 +78,24 @@ def r2_along_chromosome(
     window gives about 200 of them over the longest chromosome loaded."""
     where, params = ("label = ?", [label]) if label is not None else ("TRUE", [])
     if window is None:
-        span = con.execute(
+        span = one_row(
+            con,
             f"SELECT max(hi - lo) FROM (SELECT max(pos) AS hi, min(pos) AS lo FROM variants "
             f"WHERE {where} GROUP BY chromosome)",
             params,
-        ).fetchone()[0]
+        )[0]
         window = auto_window(int(span or 0))
     if window < 1:
         raise UsageError(f"window must be at least 1 bp, got {window}")
     w = int(window)
-    return con.execute(
-        f"""
+    return numpy_columns(
+        con.execute(
+            f"""
         SELECT label, chromosome, (pos // {w}) * {w} AS start, (pos // {w}) * {w} + {w // 2} AS mid,
                count(r2) AS n, avg(r2) AS mean_r2
         FROM variants WHERE {where} AND pos IS NOT NULL AND r2 IS NOT NULL
         GROUP BY label, chromosome, start, mid
         ORDER BY label, try_cast(replace(chromosome, 'X', '23') AS INTEGER) NULLS LAST, chromosome, start""",
-        params,
-    ).fetchnumpy()
+            params,
+        )
+    )

@@ -4,6 +4,10 @@ Why synthetic but valid content: clients must be able to download, decrypt
 and parse what they get (a bgzip VCF with the uploaded samples, a minimac4
 info file), and tests need reproducible values, so everything is derived from
 a random generator seeded with the job id.
+
+``chrN.info.gz`` is what Michigan 2 / TOPMed deliver today: a sites-only VCF (minimac4
+``--sites``, BGZF).  :func:`info_table` keeps the older servers' tab-separated minimac info
+table (same name, other content) for the clients' tests of that layout.
 """
 
 from __future__ import annotations
@@ -36,7 +40,21 @@ _DOSE_HEADER = """##fileformat=VCFv4.1
 ##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">
 ##FORMAT=<ID=DS,Number=1,Type=Float,Description="Estimated Alternate Allele Dosage : [P(0/1)+2*P(1/1)]">
 """
+_INFO_VCF_HEADER = """##fileformat=VCFv4.1
+##filedate={date}
+##source=Minimac4.v1.0.2
+##contig=<ID={chrom}>
+##INFO=<ID=AF,Number=1,Type=Float,Description="Estimated Alternate Allele Frequency">
+##INFO=<ID=MAF,Number=1,Type=Float,Description="Estimated Minor Allele Frequency">
+##INFO=<ID=R2,Number=1,Type=Float,Description="Estimated Imputation Accuracy (R-square)">
+##INFO=<ID=ER2,Number=1,Type=Float,Description="Empirical (Leave-One-Out) R-square (available only for genotyped variants)">
+##INFO=<ID=IMPUTED,Number=0,Type=Flag,Description="Marker was imputed but NOT genotyped">
+##INFO=<ID=TYPED,Number=0,Type=Flag,Description="Marker was genotyped AND imputed">
+##INFO=<ID=TYPED_ONLY,Number=0,Type=Flag,Description="Marker was genotyped but NOT imputed">
+#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO
+"""  # noqa: E501  (Minimac4's header lines, verbatim)
 _INFO_HEADER = "SNP\tREF(0)\tALT(1)\tALT_Frq\tMAF\tAvgCall\tRsq\tGenotyped\n"
+INFO_LAYOUTS = ("vcf", "table")
 
 
 def bgzf(data: bytes) -> bytes:
@@ -95,7 +113,20 @@ def dose_vcf(vcf: VcfFile, records, rng: random.Random) -> bytes:
     return bgzf("".join(lines).encode())
 
 
-def info_file(vcf: VcfFile, records, rng: random.Random) -> bytes:
+def info_vcf(vcf: VcfFile, records, rng: random.Random) -> bytes:
+    """The Michigan 2 info file: the dose VCF's sites and INFO (ER2 on typed sites), no samples."""
+    lines = [_INFO_VCF_HEADER.format(date=time.strftime("%Y.%m.%d"), chrom=vcf.chrom)]
+    for site, r2, typed in records:
+        maf = min(site.af, 1 - site.af)
+        flags = f"ER2={rng.uniform(0.8, 1.0):.5f};TYPED" if typed else "IMPUTED"
+        info = f"AF={site.af:.5f};MAF={maf:.5f};R2={r2:.5f};{flags}"
+        snp = f"{vcf.chrom}:{site.pos}:{site.ref}:{site.alt}"
+        lines.append("\t".join([vcf.chrom, str(site.pos), snp, site.ref, site.alt, ".", "PASS", info]) + "\n")
+    return bgzf("".join(lines).encode())
+
+
+def info_table(vcf: VcfFile, records, rng: random.Random) -> bytes:
+    """The info file of Michigan before minimac4 4.x: a gzip tab-separated minimac table."""
     rows = [_INFO_HEADER]
     for site, r2, typed in records:
         maf = min(site.af, 1 - site.af)
@@ -136,8 +167,13 @@ def write_results(
     meta: bool,
     md5: bool,
     r2_filter: float,
+    info_layout: str = "vcf",
 ) -> list[str]:
-    """Write all output files under outdir; returns their names in listing order."""
+    """Write all output files under outdir; returns their names in listing order.  ``info_layout``:
+    ``vcf`` (Michigan 2, the default) or ``table`` (the minimac info table of older servers)."""
+    if info_layout not in INFO_LAYOUTS:
+        raise ValueError(f"unknown info layout {info_layout!r}; expected one of {INFO_LAYOUTS}")
+    info_file = info_vcf if info_layout == "vcf" else info_table
     rng, names = job_rng(job_id), []
     to_impute = sorted(vcfs, key=lambda v: _chrom_order(v.bare_chrom)) if imputation else []
     for vcf in to_impute:

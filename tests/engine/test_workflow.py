@@ -11,6 +11,7 @@ import pytest
 from fedimpute.engine.panels import panel_workflow_params
 from fedimpute.engine.scoring import score_against_truth
 from fedimpute.engine.workflow import workflow_path
+from fedimpute.quality import describe_file
 from tests.engine.conftest import FIXTURE
 
 
@@ -47,6 +48,22 @@ def test_workflow__accuracy_against_truth(cwltool, ci_panel, home, tmp_path, pha
     imputed = [line.split("\t") for line in info if line.split("\t")[1] == "1"]
     assert len(imputed) > 3000 and all(r[0] not in (".", "") for r in imputed)  # R2 on every imputed variant
     assert "Imputed variants:" in (out / "qc_report.txt").read_text()
+    _assert_michigan2_info(out / "chr20.info.gz", dose)
+
+
+def _query(path: Path, fmt: str) -> list[str]:
+    return subprocess.run(["bcftools", "query", "-f", fmt, str(path)], capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+
+
+def _assert_michigan2_info(info: Path, dose: Path) -> None:
+    """chrN.info.gz is what Michigan 2 delivers: a BGZF sites-only VCF (minimac4 --sites) with the dose
+    VCF's sites and quality INFO, whatever engine ran."""
+    assert info.read_bytes()[:4] == b"\x1f\x8b\x08\x04"  # BGZF, not zstd SAV
+    qf = describe_file(info)
+    assert (qf.kind, qf.sites_only) == ("vcf", True) and {"AF", "MAF", "R2", "IMPUTED", "TYPED"} <= qf.info_tags
+    fields = "%CHROM\t%POS\t%REF\t%ALT\t%INFO/AF\t%INFO/MAF\t%INFO/R2\t%INFO/TYPED\t%INFO/IMPUTED\n"
+    assert _query(info, fields) == _query(dose, fields)
 
 
 def test_workflow__unphased_with_no_phasing_fails_with_server_message(cwltool, ci_panel, home, tmp_path):

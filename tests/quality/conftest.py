@@ -37,7 +37,7 @@ CHR20 = [
 OTHERS = [
     Site("chrX", 500, "A", "G", 0.55, 0.5),
     Site("chr1", 700, "C", "T", 0.2, 0.375),
-    Site("chr10", 900, "G", "C", 0.1, 0.25, typed=True),
+    Site("chr10", 900, "G", "C", 0.1, 0.25, typed=True, typed_only=True),
 ]
 
 
@@ -56,11 +56,11 @@ def known_files(tmp_path):
         path.mkdir()
         return path
 
-    def vcfs(name: str, **kw) -> list[Path]:
+    def vcfs(name: str, suffix: str = "dose.vcf.gz", **kw) -> list[Path]:
         d = folder(name)
         return [
-            write_vcf(d / "chr20.dose.vcf.gz", CHR20, **kw),
-            write_vcf(d / "others.dose.vcf.gz", OTHERS, **kw),
+            write_vcf(d / f"chr20.{suffix}", CHR20, **kw),
+            write_vcf(d / f"others.{suffix}", OTHERS, **kw),
         ]
 
     info = folder("info")
@@ -69,6 +69,7 @@ def known_files(tmp_path):
             write_info(info / "chr20.info.gz", CHR20),
             write_info(info / "others.info", OTHERS, columns=ENGINE_COLUMNS),
         ],
+        "mis2-info": vcfs("mis2", "info.gz", flavour="mis2"),  # Michigan 2's chrN.info.gz
         "minimac4-sites": vcfs("m4s"),
         "minimac4-dose": vcfs("m4d", samples=4),
         "beagle-dose": vcfs("bgd", flavour="beagle", samples=4),
@@ -106,7 +107,8 @@ def _impute(folder: Path, *args: str) -> Path:
 @pytest.fixture(scope="module")
 def real_outputs(tmp_path_factory) -> dict[str, Path]:
     """minimac4 (eagle-phased) and beagle run on the committed CI fixture, as the workflow runs them:
-    minimac4's dose and sites VCFs, beagle's own dose VCF (DR2) and the engine's rewritten one."""
+    minimac4's dose VCF and chr20.info.gz (the info VCF ``minimac4 --sites`` wrote), beagle's own dose
+    VCF (DR2), and the engine's rewritten dose VCF and info VCF."""
     _tools_or_fail("bcftools", "tabix", "bgzip", "minimac4", "beagle", "eagle")
     root = tmp_path_factory.mktemp("real-outputs")
     m = _impute(
@@ -119,7 +121,6 @@ def real_outputs(tmp_path_factory) -> dict[str, Path]:
     b = _impute(root / "beagle", "--phasing", "beagle", "--imputer", "beagle")
     return {
         "minimac4-dose": m / "chr20.dose.vcf.gz",
-        "minimac4-sites": m / "sites.vcf.gz",
         "minimac4-info": m / "chr20.info.gz",
         "beagle-raw": b / "beagle-imputed.vcf.gz",
         "beagle-dose": b / "chr20.dose.vcf.gz",

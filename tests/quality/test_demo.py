@@ -193,11 +193,15 @@ def test_demo_command__prints_quality_then_serves_the_dashboard_with_the_job(dem
 
 
 def test_demo__quality_meets_the_floor_for_common_variants(demo):
-    """On the demo data set, the service-estimated mean R² of the [0.05, 0.5] MAF bin is at least 0.9."""
-    from fedimpute.quality import job_quality
+    """On the demo data set, the service-estimated mean R² of the [0.05, 0.5] MAF bin is at least 0.9,
+    read from chr20.info.gz in the layout Michigan 2 delivers (the info VCF of `minimac4 --sites`)."""
+    from fedimpute.quality import describe_file, find_quality_files, job_quality
     from fedimpute.store import Store
 
-    doc = job_quality(Store(demo["home"]), demo["job_id"])
+    store = Store(demo["home"])
+    [info] = find_quality_files(store, demo["job_id"])
+    assert info.name == "chr20.info.gz" and describe_file(info).layout == "info VCF (sites only) with R2"
+    doc = job_quality(store, demo["job_id"])
     common = doc["bins"][-1]
     assert common["n"] > 1000 and common["mean_r2"] >= 0.9, common
 

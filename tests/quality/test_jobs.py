@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import math
 import shutil
+import subprocess
 
 import pytest
 
@@ -23,7 +25,7 @@ from fedimpute.quality import (
 )
 from fedimpute.quality.variants import auto_window
 from tests.quality.conftest import CHR20, OTHERS
-from tests.quality.files import Site, write_info, write_vcf
+from tests.quality.files import Site, write_empirical_dose, write_info, write_vcf
 from tests.quality.jobs import add_job, add_timed_job
 
 
@@ -40,17 +42,65 @@ def test_job_quality__contract_document_from_downloaded_results(store, known_fil
 
 
 def test_find_quality_files__info_preferred_vcf_where_no_info(store, tmp_path):
-    """Per chromosome an info file beats the dose VCF; VCF-only chromosomes count; empiricalDose never."""
+    """Per chromosome an info file (table or Michigan 2 info VCF) beats the dose VCF; VCF-only chromosomes
+    count; empirical doses, reports, indexes and archives never do, all judged by content."""
     res = tmp_path / "results"
-    res.mkdir()
-    info20 = write_info(res / "chr20.info.gz", CHR20)
+    (res / "statistics").mkdir(parents=True)
+    info20 = write_vcf(res / "chr20.info.gz", CHR20, flavour="mis2")
     dose20 = write_vcf(res / "chr20.dose.vcf.gz", CHR20, samples=2)
     dose1 = write_vcf(res / "chr1.dose.vcf.gz", OTHERS, samples=2)
-    write_vcf(res / "chr1.empiricalDose.vcf.gz", OTHERS[:1], samples=2)
+    write_empirical_dose(res / "chr1.empiricalDose.vcf.gz", OTHERS[:1])
+    (res / "qc_report.txt").write_text("Remaining sites in total: 9\n")
+    (res / "statistics" / "snps-excluded.txt").write_text("SNP\tReason\n")
+    (res / "chr_20.zip").write_bytes(b"PK\x03\x04" + bytes(60))
+    subprocess.run(["tabix", "-p", "vcf", str(dose20)], check=True)
     job_id = add_job(store, [info20, dose20, dose1])
     assert find_quality_files(store, job_id) == sorted([info20, dose1])
     assert find_info_files(store, job_id) == [info20]
     assert job_quality(store, job_id)["variants"] == 12
+
+
+def test_find_quality_files__names_say_nothing(store, tmp_path):
+    """Files are found by what they hold: a gzip info table and a plain info VCF with arbitrary names,
+    and a dose VCF whose chromosome an info file named like a dose file already covers."""
+    res = tmp_path / "results"
+    res.mkdir()
+    table = write_info(res / "chr20.dose.vcf.gz", CHR20, gzipped=True)
+    dose20 = write_vcf(res / "imputed-20.bgz", CHR20, samples=2)
+    sites = write_vcf(res / "part2", OTHERS, flavour="mis2")
+    plain = res / "part2.txt"
+    plain.write_bytes(gzip.decompress(sites.read_bytes()))
+    sites.unlink()
+    job_id = add_job(store, [table, dose20, plain])
+    assert find_quality_files(store, job_id) == sorted([table, plain])
+    doc = job_quality_details(store, job_id)
+    assert doc["variants"] == 12 and [s["n"] for s in doc["by_status"]] == [10, 2]
+
+
+def test_find_quality_files__files_written_wrongly_are_named(store, tmp_path, caplog):
+    """A chrN.info.gz that is zstd (minimac4 without -O vcf.gz) or empty is named: in the error when it was
+    the only candidate, as a warning when other files could be read."""
+    res = tmp_path / "results"
+    res.mkdir()
+    sav = res / "chr20.info.gz"
+    sav.write_bytes(bytes.fromhex("28b52ffd") + bytes(60))
+    (res / "qc_report.txt").write_text("fine\n")
+    job_id = add_job(store, [sav])
+    with pytest.raises(
+        UsageError,
+        match=r"no readable imputation quality files .*found instead: .*chr20\.info\.gz: it "
+        r"is zstd-compressed data .*-O vcf\.gz",
+    ):
+        job_quality(store, job_id)
+    good = write_vcf(res / "chr21.info.gz", OTHERS, flavour="mis2")
+    (res / "chr22.info.gz").write_bytes(b"")
+    with caplog.at_level("WARNING", logger="fedimpute.quality.job_files"):
+        assert find_quality_files(store, job_id) == [good]
+    warned = [r.getMessage() for r in caplog.records]
+    assert any("chr20.info.gz: it is zstd" in m for m in warned) and any(
+        "chr22.info.gz: it is empty" in m for m in warned
+    )
+    assert not any("qc_report" in m for m in warned)
 
 
 def test_find_quality_files__clear_error_before_download(store, tmp_path):
@@ -59,7 +109,7 @@ def test_find_quality_files__clear_error_before_download(store, tmp_path):
     job = store.add_job(Job(service="local", owner="tester"))
     with pytest.raises(UsageError, match=f"fedimpute results download {job.job_id}"):
         job_quality(store, job.job_id)
-    with pytest.raises(UsageError, match=r"\*\.info\.gz"):
+    with pytest.raises(UsageError, match=r"chrN\.info\.gz: minimac info tables or info VCFs"):
         find_info_files(store, job.job_id)
     with pytest.raises(JobNotFoundError):
         job_quality(store, "fi-nope")

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from fedimpute.quality import load_variants, quality_details, summarize_info_files
+from fedimpute.quality import find_quality_files, load_variants, quality_details, summarize_info_files
+from tests.quality.expected import assert_same_as_bcftools
+from tests.quality.jobs import add_job
 
 pytestmark = pytest.mark.slow
 
 #: output -> (R² tag, typed test on bcftools' flag columns)
-FILES = {"minimac4-dose": "R2", "minimac4-sites": "R2", "beagle-raw": "DR2", "beagle-dose": "R2"}
+FILES = {
+    "minimac4-dose": "R2",
+    "minimac4-info": "R2",
+    "beagle-raw": "DR2",
+    "beagle-dose": "R2",
+    "beagle-info": "R2",
+}
 
 
 def _bcftools(path, tag: str) -> dict[tuple, tuple[float, bool]]:
@@ -65,3 +76,24 @@ def test_real_outputs__common_variants_are_well_imputed(real_outputs):
         doc = summarize_info_files([real_outputs[name]])
         assert doc["bins"][-1]["mean_r2"] > 0.9, name
         assert doc["chromosomes"][0]["chromosome"] == "20"
+
+
+def test_quality_cli__minimac4_info_vcf_bins_equal_bcftools_query(real_outputs, store, cli, tmp_path):
+    """`fedimpute quality` on a result set whose chr20.info.gz is the info VCF real `minimac4 --sites`
+    wrote (Michigan 2's layout) gives the bins bcftools reads from the same file."""
+    info = real_outputs["minimac4-info"]
+    header = subprocess.run(
+        ["bcftools", "view", "-h", str(info)], capture_output=True, text=True, check=True
+    ).stdout
+    assert "##source=Minimac v4" in header and header.splitlines()[-1].endswith("\tINFO")  # sites only
+    results = tmp_path / "results"
+    results.mkdir()
+    files = [shutil.copy(info, results / info.name)]
+    for name in ("chr20.dose.vcf.gz", "chr20.dose.vcf.gz.tbi"):
+        files.append(shutil.copy(info.parent / name, results / name))
+    job_id = add_job(store, [Path(f) for f in files])
+    assert find_quality_files(store, job_id) == [results / "chr20.info.gz"]  # the info VCF, not the dose
+
+    proc = cli("quality", job_id, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert_same_as_bcftools(json.loads(proc.stdout), info, min_variants=3000)

@@ -31,7 +31,7 @@ EXPECTED_CHROMOSOMES = [
     {"chromosome": "20", "n": 9, "mean_r2": 5.0 / 9},
     {"chromosome": "X", "n": 1, "mean_r2": 0.5},
 ]
-FORMATS = ["info", "minimac4-sites", "minimac4-dose", "beagle-dose", "beagle-sites"]
+FORMATS = ["info", "mis2-info", "minimac4-sites", "minimac4-dose", "beagle-dose", "beagle-sites"]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -44,7 +44,8 @@ def test_summary__bins_counts_and_means_are_exact(known_files, fmt, strategy):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_summary__typed_and_imputed_are_told_apart(known_files, fmt):
-    """minimac TYPED/Genotyped and beagle's missing IMP flag both mark the array variants."""
+    """minimac TYPED/TYPED_ONLY flags, the Genotyped column and beagle's missing IMP all mark the array
+    variants (one of the two is typed-only: on the array, not in the panel)."""
     doc = quality_details(known_files[fmt])
     by_status = {s["status"]: s for s in doc["by_status"]}
     assert set(by_status) == {"typed", "imputed"}
@@ -75,9 +76,10 @@ def test_summary__chromosome_by_bin(known_files):
 def test_summary__big_gzip_files_are_inflated_by_bgzip_first(known_files, monkeypatch):
     """The staged path (bgzip -dc into a temporary plain file) gives the same numbers as DuckDB's own gzip."""
     monkeypatch.setattr(sources, "STAGE_GZIP_BYTES", 0)
-    staged = summarize_info_files(known_files["info"] + known_files["minimac4-sites"][:1])
+    files = known_files["info"] + known_files["mis2-info"][:1]
+    staged = quality_details(files)
     monkeypatch.setattr(sources, "STAGE_GZIP_BYTES", 1 << 40)
-    direct = summarize_info_files(known_files["info"] + known_files["minimac4-sites"][:1])
+    direct = quality_details(files)
     assert staged == direct and staged["variants"] == 12 + 9
 
 
@@ -110,14 +112,14 @@ def test_summary__errors_name_the_file(tmp_path):
         summarize_info_files([])
     odd = tmp_path / "notes.txt"
     odd.write_text("hello\n")
-    with pytest.raises(UsageError, match="notes.txt: neither a minimac info file nor a VCF"):
+    with pytest.raises(UsageError, match="notes.txt: not an imputation quality file: its first line"):
         summarize_info_files([odd])
     plain = write_vcf(tmp_path / "plain.vcf.gz", [Site("chr1", 5, "A", "C", 0.1, 0.5)])
     raw = (
         gzip.decompress(plain.read_bytes()).decode().replace("ID=R2,", "ID=XR2,").replace("R2=0.5", "XR2=0.5")
     )
     plain.write_bytes(gzip.compress(raw.encode()))
-    with pytest.raises(UsageError, match="no R2 .minimac4. or DR2 .beagle. INFO field"):
+    with pytest.raises(UsageError, match="no R2 .minimac4. or DR2 .beagle. INFO field.*fields: AF, AVG_CS"):
         describe_file(plain)
     broken = tmp_path / "chr2.info"
     broken.write_text(

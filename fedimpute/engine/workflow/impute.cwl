@@ -69,6 +69,7 @@ outputs:
     outputSource: chromosome/dose
   info:
     type: {type: array, items: ["null", File]}
+    doc: "chrN.info.gz per chromosome: sites-only VCFs written by minimac4 --sites (Michigan 2's layout)"
     outputSource: chromosome/info
   qc_report: {type: File, outputSource: summary/qc_report}
   statistics: {type: Directory, outputSource: summary/statistics}

@@ -27,7 +27,10 @@ inputs:
   java_heap: {type: string}
 outputs:
   dose: {type: "File?", outputBinding: {glob: "chr*.dose.vcf.gz"}}
-  info: {type: "File?", outputBinding: {glob: "chr*.info.gz"}}
+  info:
+    type: "File?"
+    doc: "minimac4 info VCF (sites only: AF, MAF, R2, ER2, IMPUTED, TYPED), as Michigan 2 / TOPMed deliver it"
+    outputBinding: {glob: "chr*.info.gz"}
   excluded: {type: File, outputBinding: {glob: snps-excluded.part.txt}}
   chunks: {type: File, outputBinding: {glob: chunks-excluded.part.txt}}
   report: {type: File, outputBinding: {glob: report.part.txt}}

@@ -3,8 +3,9 @@
 # Steps: checks (one chromosome, indexable, panel supports it), site filters with reasons
 # (non-biallelic-SNP, duplicate, allele mismatch, not in panel), allele alignment with
 # bcftools norm when a FASTA is given, phasing (eagle | beagle | no_phasing), imputation
-# (minimac4 | beagle) with R2/MAF/IMPUTED/TYPED in INFO, a minimac-style info file, and
-# report parts that summarise.sh gathers.  Messages follow the public servers' wording.
+# (minimac4 | beagle) with R2/MAF/IMPUTED/TYPED in INFO, the info file chrN.info.gz as
+# Michigan 2 / TOPMed deliver it (the sites-only VCF minimac4 --sites writes), and report
+# parts that summarise.sh gathers.  Messages follow the public servers' wording.
 set -euo pipefail
 
 vcf="" panel="" panel_sites="" msav="" map_eagle="" map_plink="" map_minimac="" fasta=""
@@ -109,12 +110,14 @@ tabix -f -p vcf phased.vcf.gz
 say "Phasing: $phasing"
 
 # 4. Imputation, with R2, MAF, IMPUTED and TYPED in INFO whichever engine ran.
-dose="chr$label.dose.vcf.gz"
+dose="chr$label.dose.vcf.gz" info="chr$label.info.gz"
 case "$imputer" in
   minimac4)
     if [ -z "$msav" ]; then minimac4 --compress-reference "$panel" -o panel.msav > msav.log 2>&1; msav=panel.msav; fi
+    # As Michigan 2 runs it: typed sites missing from the panel kept (TYPED without IMPUTED), the info
+    # file from --sites; -O vcf.gz for both outputs (without it the .info.gz would be zstd SAV).
     minimac4 ${map_minimac:+--map "$map_minimac"} ${r2:+--min-r2 "$r2"} "$msav" phased.vcf.gz -o "$dose" \
-      -f GT,DS -t "$threads" -s sites.vcf.gz > minimac4.log 2>&1 \
+      -O vcf.gz -f GT,DS -t "$threads" --all-typed-sites --sites "$info" > minimac4.log 2>&1 \
       || fail "Imputation with minimac4 failed: $(tail -c 300 minimac4.log)" ;;
   beagle)
     beagle gt=phased.vcf.gz ref="$panel" out=beagle-imputed nthreads="$threads" ${map_plink:+map=$map_plink} \
@@ -132,17 +135,16 @@ case "$imputer" in
         if (imp && r < min) next
         maf = (af > 0.5) ? 1 - af : af
         $8 = "AF=" af ";MAF=" maf ";R2=" r ";" (imp ? "IMPUTED" : "TYPED"); print }'
-    } | bgzip -c > "$dose" ;;
+    } > rewritten.vcf
+    bgzip -c rewritten.vcf > "$dose"
+    # the info VCF: the same sites without genotypes (cut, not bcftools view -G, which refuses
+    # beagle's output for its missing ##contig line)
+    cut -f 1-8 rewritten.vcf | bgzip -c > "$info"; rm rewritten.vcf ;;
   *) fail "unknown imputation engine $imputer (minimac4 or beagle)" ;;
 esac
 tabix -f -p vcf "$dose"
-# The info file (minimac layout) and the summary in one pass over the sites (minimac4 wrote a
-# sites-only copy; beagle's output is read once).
-[ -s sites.vcf.gz ] || ln -sf "$dose" sites.vcf.gz
-bcftools query -f '%CHROM:%POS:%REF:%ALT\t%REF\t%ALT\t%AF\t%MAF\t%R2\t%INFO/TYPED\n' sites.vcf.gz | awk -F'\t' -v OFS='\t' '
-  BEGIN { print "SNP", "REF(0)", "ALT(1)", "ALT_Frq", "MAF", "Rsq", "Genotyped" }
-  { print $1, $2, $3, $4, $5, $6, ($7 == "1" ? "Genotyped" : "Imputed"); n++; s += $6 }
-  END { printf "%d\t%.4f\n", n, (n ? s / n : 0) > "summary.tsv" }' | bgzip -c > "chr$label.info.gz"
+bcftools query -f '%INFO/R2\n' "$info" | awk '$1 != "." { n++; s += $1 }
+  END { printf "%d\t%.4f\n", n, (n ? s / n : 0) }' > summary.tsv
 say "Imputation: $imputer"
 say "Imputed variants: $(cut -f1 summary.tsv)"
 say "Mean R2: $(cut -f2 summary.tsv)"
