@@ -10,12 +10,13 @@ which releases the GIL for the duration of each call.  Every block's CRC32 is ve
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import struct
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+
+from fedimpute.preflight.native import load_library
 
 __all__ = ["ParallelBgzf", "find_block_boundary", "libdeflate"]
 
@@ -25,33 +26,20 @@ _SLACK = 4096  # must match reader.SLACK
 _MIN_ROOM = 4 * 65536  # a BGZF block holds at most 64 KiB of text; a buffer takes several
 
 
-class _Lib:
-    lib: ctypes.CDLL | None = None
-    tried = False
+def _bind_libdeflate(lib: ctypes.CDLL) -> None:
+    lib.libdeflate_alloc_decompressor.restype = ctypes.c_void_p
+    lib.libdeflate_alloc_decompressor.argtypes = []
+    lib.libdeflate_free_decompressor.argtypes = [ctypes.c_void_p]
+    lib.libdeflate_deflate_decompress.restype = ctypes.c_int
+    lib.libdeflate_deflate_decompress.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
+                                                  ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]
+    lib.libdeflate_crc32.restype = ctypes.c_uint32
+    lib.libdeflate_crc32.argtypes = [ctypes.c_uint32, ctypes.c_void_p, ctypes.c_size_t]
 
 
 def libdeflate() -> ctypes.CDLL | None:
     """The bound libdeflate library, or None when it is not installed."""
-    if _Lib.tried:
-        return _Lib.lib
-    _Lib.tried = True
-    for name in filter(None, (ctypes.util.find_library("deflate"), "libdeflate.so.0", "libdeflate.so")):
-        try:
-            lib = ctypes.CDLL(name)
-            lib.libdeflate_alloc_decompressor.restype = ctypes.c_void_p
-            lib.libdeflate_alloc_decompressor.argtypes = []
-            lib.libdeflate_free_decompressor.argtypes = [ctypes.c_void_p]
-            lib.libdeflate_deflate_decompress.restype = ctypes.c_int
-            lib.libdeflate_deflate_decompress.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
-                                                          ctypes.c_void_p, ctypes.c_size_t,
-                                                          ctypes.POINTER(ctypes.c_size_t)]
-            lib.libdeflate_crc32.restype = ctypes.c_uint32
-            lib.libdeflate_crc32.argtypes = [ctypes.c_uint32, ctypes.c_void_p, ctypes.c_size_t]
-            _Lib.lib = lib
-            break
-        except (OSError, AttributeError):
-            continue
-    return _Lib.lib
+    return load_library("deflate", ("libdeflate.so.0", "libdeflate.so"), _bind_libdeflate)
 
 
 class _Buffer:

@@ -22,7 +22,6 @@ them with numpy without copying them again.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gzip
 import io
 import os
@@ -36,6 +35,7 @@ from typing import cast
 
 from fedimpute.bgzf import BGZF_EOF, is_bgzf
 from fedimpute.preflight.inflate import ParallelBgzf, libdeflate
+from fedimpute.preflight.native import load_library
 
 __all__ = ["BLOCK_SIZE", "SLACK", "FileKind", "ReadError", "Source", "idle_cpus", "line_blocks", "open_source",
            "sniff"]
@@ -215,31 +215,14 @@ class _PipeSource(_Source):
         self._stderr.close()
 
 
-class _Hts:
-    """The few libhts BGZF functions used, bound once."""
-
-    lib: ctypes.CDLL | None = None
-    tried = False
-
-    @classmethod
-    def load(cls) -> ctypes.CDLL | None:
-        if cls.tried:
-            return cls.lib
-        cls.tried = True
-        for name in filter(None, (ctypes.util.find_library("hts"), "libhts.so.3", "libhts.so")):
-            try:
-                lib = ctypes.CDLL(name)
-                lib.bgzf_open.restype, lib.bgzf_open.argtypes = ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_char_p]
-                lib.bgzf_read.restype = ctypes.c_ssize_t
-                lib.bgzf_read.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
-                lib.bgzf_close.argtypes = [ctypes.c_void_p]
-                lib.hts_set_log_level.argtypes = [ctypes.c_int]
-                lib.hts_set_log_level(0)  # our messages replace htslib's stderr warnings
-                cls.lib = lib
-                break
-            except (OSError, AttributeError):
-                continue
-        return cls.lib
+def _bind_hts(lib: ctypes.CDLL) -> None:
+    """The few libhts BGZF functions used."""
+    lib.bgzf_open.restype, lib.bgzf_open.argtypes = ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_char_p]
+    lib.bgzf_read.restype = ctypes.c_ssize_t
+    lib.bgzf_read.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    lib.bgzf_close.argtypes = [ctypes.c_void_p]
+    lib.hts_set_log_level.argtypes = [ctypes.c_int]
+    lib.hts_set_log_level(0)  # our messages replace htslib's stderr warnings
 
 
 class _HtsSource(_Source):
@@ -293,7 +276,7 @@ def open_source(path: Path, kind: FileKind, *, threads: int | None = None) -> So
         return ParallelBgzf(path, ReadError, threads)
     if kind.compression == "gzip" and forced in ("", "zlib"):
         return _ZlibSource(path)  # plain gzip: rejected anyway, so the clearest errors beat speed
-    lib = _Hts.load() if forced in ("", "hts") else None
+    lib = load_library("hts", ("libhts.so.3", "libhts.so"), _bind_hts) if forced in ("", "hts") else None
     if lib is not None:
         return _HtsSource(lib, path)
     if forced in ("", "bgzip") and shutil.which("bgzip"):

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from fedimpute.paths import DB_FILENAME, home_dir
-from fedimpute.store.connection import DEFAULT_LOCK_TIMEOUT, connect, transaction
+from fedimpute.store.connection import DEFAULT_LOCK_TIMEOUT, connect, in_transaction, transaction
 from fedimpute.store.migrations import MIGRATIONS_DIR, apply_migrations
 
 __all__ = ["StoreBase"]
@@ -77,14 +77,8 @@ class StoreBase:
             with transaction(self.path, lock_timeout=self.lock_timeout) as con:
                 yield con
             return
-        con = self._session
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with in_transaction(self._session) as con:
             yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:

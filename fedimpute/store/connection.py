@@ -19,7 +19,7 @@ import duckdb
 
 from fedimpute.exceptions import StoreLockedError
 
-__all__ = ["connect", "is_lock_error", "transaction"]
+__all__ = ["connect", "in_transaction", "is_lock_error", "transaction"]
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +72,17 @@ def transaction(
     path: Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """One read-write transaction: committed when the block ends, rolled back if it raises."""
-    with connect(path, lock_timeout=lock_timeout) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
+    with connect(path, lock_timeout=lock_timeout) as con, in_transaction(con):
+        yield con
+
+
+@contextmanager
+def in_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A transaction on an open connection: committed when the block ends, rolled back if it raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
