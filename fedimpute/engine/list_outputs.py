@@ -30,7 +30,7 @@ def output_names(run_dir: Path) -> list[str]:
     return sorted(names)
 
 
-def write_outputs_json(run_dir: str | os.PathLike) -> Path:
+def write_outputs_json(run_dir: str | os.PathLike[str]) -> Path:
     """``outputs.json``: ``[{"file_name", "file_url"}]``, URLs that round-trip any file name."""
     run_dir = Path(run_dir).resolve()
     info = json.loads((run_dir / "runtime_info.json").read_text())

@@ -119,7 +119,8 @@ def read_manifest(panel_id: str, home: Path | None = None) -> dict[str, Any]:
         known = ", ".join(m["panel_id"] for m in _manifests(home)) or "none yet"
         raise UsageError(f"unknown local panel {panel_id!r} (known: {known}); add one with "
                          "`fedimpute engine add-panel VCF --id ID ...`")
-    return json.loads(path.read_text())
+    manifest: dict[str, Any] = json.loads(path.read_text())
+    return manifest
 
 
 def _manifests(home: Path | None = None) -> list[dict[str, Any]]:

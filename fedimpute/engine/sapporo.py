@@ -10,6 +10,7 @@ cancel, stays intact.  Only the cwltool engine is advertised in ``service-info``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -43,7 +44,8 @@ _CWLTOOL_BODY = """    cd "${exe_dir}"
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def _replace_function(text: str, name: str, body: str) -> str:
@@ -61,8 +63,9 @@ def write_run_sh(venv: Path, dest: Path) -> Path:
     text = _replace_function(text, "run_cwltool", _CWLTOOL_BODY)
     text = _replace_function(text, "generate_ro_crate", "    :")
     lister = Path(__file__).with_name("list_outputs.py")
+    python = venv / "bin" / "python"
     text = _replace_function(text, "generate_outputs_list",
-                             f'    "{venv / "bin" / "python"}" -I "{lister}" "${{run_dir}}" || {{ executor_error $?; }}')
+                             f'    "{python}" -I "{lister}" "${{run_dir}}" || {{ executor_error $?; }}')
     dest.write_text(text)
     dest.chmod(0o755)
     return dest
@@ -82,11 +85,18 @@ class SapporoServer:
     port: int = 0
     users: dict[str, str] = field(default_factory=dict)
     cancel_grace_seconds: int = 2
-    proc: subprocess.Popen | None = None
+    proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}{URL_PREFIX}"
+
+    @property
+    def pid(self) -> int:
+        """The server's pid (also its process group): what a later command needs to stop it."""
+        if self.proc is None:
+            raise FedImputeError("the WES server has no process yet; call SapporoServer.start() first")
+        return self.proc.pid
 
     def _auth_config(self, venv: Path) -> Path:
         users = [{"username": u, "password_hash": _cli_value(venv, "hash-password", "--password", pw)}
@@ -117,15 +127,16 @@ class SapporoServer:
                "SAPPORO_CANCEL_GRACE_SECONDS": str(self.cancel_grace_seconds)}
         with (self.workdir / "sapporo.log").open("ab") as log:  # the server keeps its own copy of the fd
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        self._wait_ready(timeout)
+        self._wait_ready(self.proc, timeout)
         return self
 
-    def _wait_ready(self, timeout: float) -> None:
+    def _wait_ready(self, proc: subprocess.Popen[bytes], timeout: float) -> None:
+        """Wait for ``service-info`` to answer; ``proc`` is the just-started server, to notice an early exit."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+            if proc.poll() is not None:
                 tail = (self.workdir / "sapporo.log").read_text(errors="replace")[-1500:]
-                raise FedImputeError(f"the WES server exited at start-up (code {self.proc.returncode}):\n{tail}")
+                raise FedImputeError(f"the WES server exited at start-up (code {proc.returncode}):\n{tail}")
             try:
                 if httpx.get(f"{self.url}/service-info", timeout=1).status_code == 200:
                     return
@@ -140,7 +151,8 @@ class SapporoServer:
         """A bearer token for ``username`` from sapporo's built-in identity provider."""
         response = httpx.post(f"{self.url}/token", data={"username": username, "password": self.users[username]})
         response.raise_for_status()
-        return response.json()["access_token"]
+        token: str = response.json()["access_token"]
+        return token
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -148,13 +160,11 @@ class SapporoServer:
                 os.killpg(self.proc.pid, signal.SIGTERM)
                 self.proc.wait(15)
             except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
 
     def __enter__(self) -> SapporoServer:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

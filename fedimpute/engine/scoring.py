@@ -8,6 +8,7 @@ sites typed on the array are left out, since they were not imputed.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import numpy as np
 __all__ = ["BinScore", "score_against_truth"]
 
 DEFAULT_BINS = ((0.0, 0.005), (0.005, 0.01), (0.01, 0.05), (0.05, 0.5))
+# one MAF bin's pooled values: per-site dosage rows, true allele-count rows, estimated R2s
+_Pooled = tuple[list[np.ndarray], list[np.ndarray], list[float]]
 
 
 @dataclass(frozen=True)
@@ -49,12 +52,12 @@ def _panel_maf(panel: Path) -> dict[tuple[str, str, str], float]:
 
 
 def score_against_truth(dose: Path, truth: Path, panel: Path, array: Path,
-                        bins=DEFAULT_BINS) -> list[BinScore]:
+                        bins: Sequence[tuple[float, float]] = DEFAULT_BINS) -> list[BinScore]:
     """Aggregate r² and mean estimated R2 per MAF bin over the masked (non-array) sites."""
     typed = {tuple(r) for r in _query(array, "%POS\t%REF\t%ALT\n")}
     truth_gt = _truth(truth)
     maf = _panel_maf(panel)
-    per_bin: dict[int, tuple[list, list, list]] = {i: ([], [], []) for i in range(len(bins))}
+    per_bin: dict[int, _Pooled] = {i: ([], [], []) for i in range(len(bins))}
     for row in _query(dose, "%POS\t%REF\t%ALT\t%R2[\t%DS]\n"):
         key = (row[0], row[1], row[2])
         if key in typed or key not in truth_gt or key not in maf:

@@ -72,7 +72,7 @@ def engine_start(port: int | None = None, home: Path | None = None) -> dict[str,
         tools = check_tools()
         server = SapporoServer(home / "engine", port=port or 0, cancel_grace_seconds=2).start(timeout=60)
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        _state_file(home).write_text(json.dumps({"pid": server.proc.pid, "port": server.port, "url": server.url,
+        _state_file(home).write_text(json.dumps({"pid": server.pid, "port": server.port, "url": server.url,
                                                  "started_at": started, "tools": tools}))
         status = engine_status(home)
     service = make_service(LOCAL, "local", status["url"], description="fedimpute local imputation engine",

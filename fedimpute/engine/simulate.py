@@ -22,10 +22,15 @@ import math
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fedimpute.bgzf import BgzfWriter
+
+if TYPE_CHECKING:  # msprime is an optional extra (``engine``), imported where it is used
+    import msprime
+    import tskit
 
 __all__ = ["SimulationSpec", "simulate_dataset", "write_maps"]
 
@@ -45,7 +50,7 @@ class SimulationSpec:
     chrom: str = CHROM
 
 
-def _rate_map(length: int, rng: np.random.Generator):
+def _rate_map(length: int, rng: np.random.Generator) -> msprime.RateMap:
     import msprime
 
     edges = np.arange(0, length + 10_000, 10_000, dtype=float)
@@ -57,7 +62,7 @@ def _rate_map(length: int, rng: np.random.Generator):
     return msprime.RateMap(position=edges, rate=rates)
 
 
-def _demography():
+def _demography() -> msprime.Demography:
     import msprime
 
     demography = msprime.Demography()
@@ -66,7 +71,7 @@ def _demography():
     return demography
 
 
-def _simulate(spec: SimulationSpec):
+def _simulate(spec: SimulationSpec) -> tuple[tskit.TreeSequence, msprime.RateMap]:
     import msprime
 
     rng = np.random.default_rng(spec.seed)
@@ -77,7 +82,7 @@ def _simulate(spec: SimulationSpec):
     return ts, rate_map
 
 
-def _biallelic_sites(ts):
+def _biallelic_sites(ts: tskit.TreeSequence) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Positions, REF and ALT of sites with exactly one mutation, and their genotype rows."""
     counts = np.bincount(ts.tables.mutations.site, minlength=ts.num_sites)
     keep = np.flatnonzero(counts == 1)
@@ -91,8 +96,8 @@ def _biallelic_sites(ts):
     return positions, np.array(refs), np.array(alts), genotypes
 
 
-def _write_vcf(path: Path, chrom: str, length: int, names: list[str], positions, refs, alts, haps, *,
-               phased: bool) -> None:
+def _write_vcf(path: Path, chrom: str, length: int, names: list[str], positions: np.ndarray, refs: np.ndarray,
+               alts: np.ndarray, haps: np.ndarray, *, phased: bool) -> None:
     codes = haps[:, 0::2] * 2 + haps[:, 1::2]
     table = _GT_PHASED if phased else _GT_UNPHASED
     header = ["##fileformat=VCFv4.2", f"##contig=<ID={chrom},length={length + OFFSET + 1000}>",
@@ -112,7 +117,7 @@ def _write_vcf(path: Path, chrom: str, length: int, names: list[str], positions,
     subprocess.run(["tabix", "-f", "-p", "vcf", str(path)], check=True)
 
 
-def _array_sites(positions, af) -> np.ndarray:
+def _array_sites(positions: np.ndarray, af: np.ndarray) -> np.ndarray:
     """Indices of common sites at least 4 kb apart, picked greedily (a genotyping-array-like set)."""
     maf = np.minimum(af, 1 - af)
     chosen, last = [], -10**9
@@ -139,7 +144,8 @@ def write_maps(out: Path, chrom: str, positions: np.ndarray, cm: np.ndarray) -> 
     return paths
 
 
-def _write_fasta(path: Path, chrom: str, length: int, positions, refs, rng) -> None:
+def _write_fasta(path: Path, chrom: str, length: int, positions: np.ndarray, refs: np.ndarray,
+                 rng: np.random.Generator) -> None:
     seq = np.array(list("ACGT"))[rng.integers(0, 4, size=length + OFFSET + 1000)]
     seq[positions - 1] = refs
     text = "".join(seq)

@@ -12,6 +12,7 @@ The versions found are returned (``{tool: version}``) so that a run's provenance
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -133,11 +134,9 @@ def _run_banner(path: str, args: tuple[str, ...], timeout: float) -> tuple[str |
     return output[:_MAX_OUTPUT].decode("utf-8", "replace"), ""
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.communicate()
 
 

@@ -81,7 +81,8 @@ def stop_process_group(proc: subprocess.Popen) -> None:
 def dashboard_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEDIMPUTE_")}
     env.update({"FEDIMPUTE_HOME": str(home), "FEDIMPUTE_SECRETS": "file", "FEDIMPUTE_USER": "tester",
-                "FEDIMPUTE_REFRESH_MS": "500", "FEDIMPUTE_MONITOR_PERIOD": "0", "FEDIMPUTE_HEALTH_PERIOD": "0", **extra})
+                "FEDIMPUTE_REFRESH_MS": "500", "FEDIMPUTE_MONITOR_PERIOD": "0", "FEDIMPUTE_HEALTH_PERIOD": "0",
+                **extra})
     return env
 
 

@@ -65,7 +65,7 @@ class SubmitForm(pn.viewable.Viewer):
         sub = self.submission
         self._submit.disabled = bool(sub.blockers)
         self._check.disabled = not sub.files or sub.checking
-        self._progress.param.update(value=sub.upload_progress, visible=sub.submitting or 0 < sub.upload_progress)
+        self._progress.param.update(value=sub.upload_progress, visible=sub.submitting or sub.upload_progress > 0)
         self._ready.object = safe_html("<i>{text}</i>", text=self._blockers_text())
 
     async def _on_upload(self, event) -> None:

@@ -133,38 +133,45 @@ class JobListState(param.Parameterized):
 
         ``if_changed`` (periodic refreshes) skips everything while the store file is unchanged.
         """
-        version = store_version(self.hub_state.store)
-        if self._skip(version, if_changed):
-            return False
-        key = self._key()
-        page = self._cached(version, key)
-        if page is None:
-            try:
-                found = self._fetch(key)
-            except (duckdb.Error, StoreError) as exc:  # locked by another process: keep the old rows
-                return self._failed(exc)
-            self._remember(version, found)
-            page = found[key]
-        return self._show(version, page)
+        pending = self._begin(if_changed)
+        if isinstance(pending, bool):
+            return pending
+        try:
+            found: dict[PageKey, Page] | Exception = self._fetch(pending[1])
+        except (duckdb.Error, StoreError) as exc:  # locked by another process: keep the old rows
+            found = exc
+        return self._received(*pending, found)
 
     async def refresh_async(self, *, if_changed: bool = False) -> bool:
         """:meth:`refresh` with the read in a worker thread (served pages).  A read that the user's
         next filter or page change overtook is kept in memory but not shown (that change shows its own)."""
+        pending = self._begin(if_changed)
+        if isinstance(pending, bool):
+            return pending
+        try:
+            found: dict[PageKey, Page] | Exception = await self._read(*pending)
+        except (duckdb.Error, StoreError) as exc:
+            found = exc
+        return self._received(*pending, found)
+
+    def _begin(self, if_changed: bool) -> bool | tuple[tuple, PageKey]:
+        """What a refresh needs: ``(version, key)`` of a page to read, or its outcome already (skipped
+        while nothing changed, or shown from the cache)."""
         version = store_version(self.hub_state.store)
         if self._skip(version, if_changed):
             return False
         key = self._key()
         page = self._cached(version, key)
-        if page is None:
-            try:
-                found = await self._read(version, key)
-            except (duckdb.Error, StoreError) as exc:
-                return self._failed(exc)
-            self._remember(version, found)
-            if key != self._key():
-                return False
-            page = found[key]
-        return self._show(version, page)
+        return (version, key) if page is None else self._show(version, page)
+
+    def _received(self, version: tuple, key: PageKey, found: dict[PageKey, Page] | Exception) -> bool:
+        """Show a page read (unless the user has moved on since), or keep the old rows and say why."""
+        if isinstance(found, Exception):
+            return self._failed(found)
+        self._remember(version, found)
+        if key != self._key():
+            return False
+        return self._show(version, found[key])
 
     def prefetch(self) -> None:
         """Start reading the current page in a worker thread now (a served session being built); the
