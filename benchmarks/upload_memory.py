@@ -89,6 +89,8 @@ def measure(size_mib: int = 1024) -> dict:
         finally:
             server.terminate()
             server.wait(10)
+            if server.stdout is not None:
+                server.stdout.close()
     result["size_mib"] = size_mib
     result["growth_mib"] = result["after_peak_mib"] - result["baseline_peak_mib"]
     return result

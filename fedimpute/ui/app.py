@@ -31,6 +31,7 @@ from fedimpute.ui.components._notes import note
 from fedimpute.ui.runtime import auth_enabled, get_runtime
 from fedimpute.ui.settings import DashboardSettings
 from fedimpute.ui.state import HubState, JobDetailState, JobListState, SubmissionState
+from fedimpute.ui.state.hub import with_default
 from fedimpute.ui.text import safe_html
 
 __all__ = ["VIEWS", "HubApp", "create_app"]
@@ -57,9 +58,7 @@ class HubApp(pn.viewable.Viewer):
     logout_url = param.String(default=None, allow_None=True, doc="Shown as 'sign out' when auth is on.")
 
     def __init__(self, **params) -> None:
-        if params.get("state") is None:
-            params["state"] = HubState.from_home()
-        super().__init__(**params)
+        super().__init__(**with_default(params, "state"))
         self.jobs = JobListState(hub_state=self.state)
         self.detail = JobDetailState(hub_state=self.state)
         self.submission = SubmissionState(hub_state=self.state)

@@ -14,7 +14,8 @@ import param
 
 from fedimpute.ui.components._notes import NOTE_CSS, note
 from fedimpute.ui.components.quality_view import QualityView
-from fedimpute.ui.state import HubState, JobDetailState
+from fedimpute.ui.state import JobDetailState
+from fedimpute.ui.state.hub import with_default
 from fedimpute.ui.tables import make_table, update_table
 from fedimpute.ui.text import safe_html
 
@@ -43,9 +44,7 @@ class JobDetail(pn.viewable.Viewer):
     detail = param.ClassSelector(class_=JobDetailState)
 
     def __init__(self, **params) -> None:
-        if params.get("detail") is None:
-            params["detail"] = JobDetailState(hub_state=HubState.from_home())
-        super().__init__(**params)
+        super().__init__(**with_default(params, "detail", lambda state: JobDetailState(hub_state=state)))
         d = self.detail
         self._summary = make_table(summary_rows(d), multiline=("value",), layout="fit_columns",
                                    widths={"field": 120}, height=500, sizing_mode="fixed", width=400)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import panel as pn
 import param
 
-from fedimpute.ui.state import HubState, JobListState
+from fedimpute.ui.state import JobListState
+from fedimpute.ui.state.hub import with_default
 from fedimpute.ui.tables import make_table, update_table
 from fedimpute.ui.text import escaped, safe_html
 
@@ -28,9 +29,7 @@ class JobsTable(pn.viewable.Viewer):
     jobs = param.ClassSelector(class_=JobListState)
 
     def __init__(self, **params) -> None:
-        if params.get("jobs") is None:
-            params["jobs"] = JobListState(hub_state=HubState.from_home())
-        super().__init__(**params)
+        super().__init__(**with_default(params, "jobs", lambda state: JobListState(hub_state=state)))
         self._table = make_table(self.jobs.rows, titles=TITLES, selectable=1, widths=WIDTHS, layout="fit_columns")
         self._table.param.watch(self._on_select, "selection")
         self._previous = pn.widgets.Button(label="◀ previous", color="light", width=110)

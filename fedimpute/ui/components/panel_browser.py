@@ -9,6 +9,7 @@ import param
 from fedimpute.models import ReferencePanel
 from fedimpute.ui.components._notes import note
 from fedimpute.ui.state import ALL, HubState
+from fedimpute.ui.state.hub import with_default
 from fedimpute.ui.tables import make_table, update_table
 
 __all__ = ["PanelBrowser"]
@@ -30,9 +31,7 @@ class PanelBrowser(pn.viewable.Viewer):
     population = param.Selector(default=ALL, objects=[ALL])
 
     def __init__(self, **params) -> None:
-        if params.get("state") is None:
-            params["state"] = HubState.from_home()
-        super().__init__(**params)
+        super().__init__(**with_default(params, "state"))
         self._sync_choices()
         self._table = make_table(self.rows(), multiline=("name", "populations"), height=360,
                                  titles={"panel_id": "panel id"})

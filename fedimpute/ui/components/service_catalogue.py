@@ -14,6 +14,7 @@ import param
 
 from fedimpute.ui.components._notes import note
 from fedimpute.ui.state import HubState
+from fedimpute.ui.state.hub import with_default
 from fedimpute.ui.tables import make_table, update_table
 from fedimpute.ui.text import safe_html
 
@@ -65,9 +66,7 @@ class ServiceCatalogue(pn.viewable.Viewer):
     state = param.ClassSelector(class_=HubState)
 
     def __init__(self, **params) -> None:
-        if params.get("state") is None:
-            params["state"] = HubState.from_home()
-        super().__init__(**params)
+        super().__init__(**with_default(params, "state"))
         self._table = make_table(service_rows(self.state), titles={"checked_at": "checked (UTC)",
                                                                    "uptime": "uptime (7 d)"},
                                  multiline=("detail", "description"), height=320)

@@ -14,6 +14,7 @@ import param
 
 from fedimpute.exceptions import StoreError
 from fedimpute.ui.state import HubState
+from fedimpute.ui.state.hub import with_default
 from fedimpute.ui.tables import make_table
 
 __all__ = ["StatisticsView", "user_statistics"]
@@ -51,9 +52,7 @@ class StatisticsView(pn.viewable.Viewer):
     stale = param.Boolean(default=True, doc="Not read yet, or the last read failed (the store was busy).")
 
     def __init__(self, **params) -> None:
-        if params.get("state") is None:
-            params["state"] = HubState.from_home()
-        super().__init__(**params)
+        super().__init__(**with_default(params, "state"))
         self._refresh = pn.widgets.Button(label="Refresh", color="default")
         self._refresh.on_click(self._on_refresh)
         if self.state.offload:

@@ -11,7 +11,8 @@ import param
 
 from fedimpute.ui.components._notes import note
 from fedimpute.ui.components.preflight_view import PreflightView
-from fedimpute.ui.state import HubState, SubmissionState
+from fedimpute.ui.state import SubmissionState
+from fedimpute.ui.state.hub import with_default
 from fedimpute.ui.text import safe_html
 
 __all__ = ["SubmitForm"]
@@ -25,9 +26,7 @@ class SubmitForm(pn.viewable.Viewer):
     submission = param.ClassSelector(class_=SubmissionState)
 
     def __init__(self, **params) -> None:
-        if params.get("submission") is None:
-            params["submission"] = SubmissionState(hub_state=HubState.from_home())
-        super().__init__(**params)
+        super().__init__(**with_default(params, "submission", lambda state: SubmissionState(hub_state=state)))
         sub = self.submission
         self._files = pn.widgets.FileDropper(multiple=True, max_file_size=MAX_UPLOAD, label="Input files",
                                              sizing_mode="stretch_width", height=120)

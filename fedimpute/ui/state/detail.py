@@ -270,26 +270,22 @@ class JobDetailState(param.Parameterized):
 
     async def cancel(self) -> None:
         """Cancel the shown job (its owner only)."""
-        job = self.job
-        if job is None or not self.can_cancel:
-            return
-        await self._run(lambda: self.hub_state.hub.cancel(job.job_id), f"job {job.job_id} cancelled")
+        await self._act(self.can_cancel, self.hub_state.hub.cancel, "job {id} cancelled")
 
     async def download(self) -> None:
         """Fetch the shown job's results into FEDIMPUTE_HOME (its owner only)."""
-        job = self.job
-        if job is None or not self.can_download:
-            return
-        await self._run(lambda: self.hub_state.hub.download_results(job.job_id),
-                        f"results of {job.job_id} downloaded")
+        await self._act(self.can_download, self.hub_state.hub.download_results, "results of {id} downloaded")
 
     async def restart(self) -> None:
         """Ask the service to run the shown dead job again (its owner only)."""
+        await self._act(self.can_restart, self.hub_state.hub.restart, "job {id} restarted on {service}")
+
+    async def _act(self, allowed: bool, request: Callable[[str], Awaitable[object]], done: str) -> None:
+        """``request(job_id)`` for the shown job when this user may make it; ``done`` names the outcome."""
         job = self.job
-        if job is None or not self.can_restart:
+        if job is None or not allowed:
             return
-        await self._run(lambda: self.hub_state.hub.restart(job.job_id),
-                        f"job {job.job_id} restarted on {job.service}")
+        await self._run(lambda: request(job.job_id), done.format(id=job.job_id, service=job.service))
 
     async def _run(self, work: Callable[[], Awaitable[object]], done: str) -> None:
         """Carry out a Hub request (off the page's event loop when served), then show the job again."""

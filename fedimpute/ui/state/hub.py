@@ -34,7 +34,7 @@ from fedimpute.ui.queries import JobFilter
 from fedimpute.ui.uptime import Slot
 from fedimpute.ui.uptime import uptime_strip as slots_of
 
-__all__ = ["BUSY_NOTICE", "HubState"]
+__all__ = ["BUSY_NOTICE", "HubState", "with_default"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -266,3 +266,12 @@ class HubState(param.Parameterized):
         await self.refresh_catalogue_async(fresh=True)
         self.message = "; ".join(errors) if errors else f"panels of {len(names)} service(s) read"
         return errors
+
+
+def with_default(params: dict[str, Any], name: str,
+                 make: Callable[[HubState], Any] = lambda state: state) -> dict[str, Any]:
+    """A view's params with ``name`` built on this home's default :class:`HubState` when the caller
+    gave none (a view made bare in a notebook shows the current FEDIMPUTE_HOME)."""
+    if params.get(name) is None:
+        params[name] = make(HubState.from_home())
+    return params
