@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from fedimpute._http import build_client
 from fedimpute.credentials import Credentials
@@ -59,12 +60,14 @@ class Hub:
         return Hub(self.store, self.credentials, client_factory=factory)
 
     @asynccontextmanager
-    async def adapter(self, service: str | ServiceConfig) -> AsyncIterator[ImputationService]:
-        """An adapter for ``service`` with a fresh HTTP client, closed on exit."""
+    async def adapter(self, service: str | ServiceConfig, *,
+                      token: SecretStr | None = None) -> AsyncIterator[ImputationService]:
+        """An adapter for ``service`` with a fresh HTTP client, closed on exit; it sends ``token``
+        when given (a token being verified before it is stored), else the stored one."""
         config = service if isinstance(service, ServiceConfig) else self.store.get_service(service)
         cls = adapter_class(config.protocol, service=config.name)
         async with self._client_factory(config) as client:
-            yield cls(config, client, self.credentials.token(config.name))
+            yield cls(config, client, token if token is not None else self.credentials.token(config.name))
 
     def poll_interval(self, service: ServiceConfig) -> float:
         """Seconds between polls of one job: the service's ``poll_interval`` setting, else its protocol's."""
@@ -85,8 +88,9 @@ class Hub:
         self.store.record_health(health)
         return health, token
 
-    async def verify_token(self, name: str) -> TokenInfo | None:
-        async with self.adapter(name) as adapter:
+    async def verify_token(self, name: str, token: SecretStr | None = None) -> TokenInfo | None:
+        """What the service says of ``token`` (default: the stored one); None where the protocol cannot tell."""
+        async with self.adapter(name, token=token) as adapter:
             return await adapter.verify_token() if adapter.verifies_token else None
 
     async def oauth_login(self, name: str, *, client_id: str | None = None, client_secret: str | None = None,

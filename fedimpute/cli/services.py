@@ -17,7 +17,6 @@ from fedimpute.cli._common import credentials, emit_json, err, out, store
 from fedimpute.exceptions import AuthenticationError, TransientServiceError, UnknownProtocolError, UsageError
 from fedimpute.hub import Hub
 from fedimpute.models import HealthRecord, HealthStatus, ServiceConfig, utcnow
-from fedimpute.services import adapter_class
 from fedimpute.services.base import TokenInfo
 
 __all__ = ["login", "services_app"]
@@ -212,19 +211,13 @@ def login(
 
 async def _verify(hub: Hub, name: str, token: SecretStr) -> TokenInfo | None:
     """Ask the service about ``token`` where the protocol can; unreachable services only warn."""
-    service = hub.store.get_service(name)
     try:
-        cls = adapter_class(service.protocol)
+        return await hub.verify_token(name, token)
     except UnknownProtocolError:
         return None
-    if not cls.verifies_token:
+    except TransientServiceError as exc:
+        err.print(f"warning: could not verify the token now ({exc}); storing it anyway", markup=False)
         return None
-    async with hub._client_factory(service) as client:
-        try:
-            return await cls(service, client, token).verify_token()
-        except TransientServiceError as exc:
-            err.print(f"warning: could not verify the token now ({exc}); storing it anyway", markup=False)
-            return None
 
 
 @services_app.command("history")
