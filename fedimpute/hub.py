@@ -161,7 +161,7 @@ class Hub:
         job = self.store.get_job(job_id)
         tick = interval if interval is not None else min(2.0, self.poll_interval(self.store.get_service(job.service)))
         return await Monitor(self, auto_download=False).wait_for(job_id, timeout=timeout, tick=tick,
-                                                                on_update=on_update)
+                                                                on_update=on_update, focused=True)
 
     async def cancel(self, job_id: str) -> Job:
         """Cancel remotely, then locally; a pending job that never reached the service is cancelled here."""

@@ -40,7 +40,7 @@ from fedimpute.exceptions import (
     ServiceError,
     TransientServiceError,
 )
-from fedimpute.jobs import apply_reports, mark_lost, process_id, update_parent
+from fedimpute.jobs import Follower, apply_reports, mark_lost, process_id, update_parent
 from fedimpute.models import HealthRecord, HealthStatus, Job, JobStatus, utcnow
 from fedimpute.services.base import ImputationService, RemoteJob
 from fedimpute.upkeep import Upkeep
@@ -121,6 +121,7 @@ class Monitor(Upkeep):
         self.resend_grace = resend_grace
         self.blocked: dict[str, str] = {}  # service -> why polling it stopped (a refused token)
         self._holding = False  # set by acquire(): watch/wait_for keep the lease between sweeps
+        self._renewed = 0.0  # when wait_for last renewed the lease (monotonic seconds)
         self._service_backoff: dict[str, float] = {}
         self._requests = 0
 
@@ -354,15 +355,16 @@ class Monitor(Upkeep):
     # -- watching ----------------------------------------------------------------------------
 
     async def wait_for(self, job_id: str, *, timeout: float | None = None, tick: float = 1.0,
-                       on_update: Callable[[Job], None] | None = None) -> Job:
-        """Until ``job_id`` is terminal: sweep when this process holds the lease, else read the store."""
+                       on_update: Callable[[Job], None] | None = None, focused: bool = False) -> Job:
+        """Until ``job_id`` is terminal.  While this process holds the lease it polls: every due job (a
+        sweep), or with ``focused`` this job alone, touching the store only when the service's report
+        changes (a DuckDB open costs tens of milliseconds of CPU, taken from the job itself on a local
+        engine); while another process holds the lease it only reads the store."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        follower = Follower(self.store, self.hub.credentials, self.hub, job_id) if focused else None
         try:
             while True:
-                if self.acquire():
-                    with contextlib.suppress(MonitorBusyError):
-                        await self.sweep()
-                job = self.store.get_job(job_id)
+                job = await self._wait_step(job_id, follower)
                 if on_update:
                     on_update(job)
                 if job.status.is_terminal or job.service in self.blocked:
@@ -371,7 +373,28 @@ class Monitor(Upkeep):
                     raise TimeoutError(f"job {job_id} is still {job.status.value} after {timeout:g} s")
                 await asyncio.sleep(tick)
         finally:
+            if follower is not None:
+                await follower.close()
             self.release()
+
+    async def _wait_step(self, job_id: str, follower: Follower | None) -> Job:
+        if not self._lease_fresh():
+            return self.store.get_job(job_id)
+        if follower is not None and (job := await follower.poll()) is not None:
+            return job
+        with contextlib.suppress(MonitorBusyError):
+            await self.sweep()
+        return self.store.get_job(job_id)
+
+    def _lease_fresh(self) -> bool:
+        """Hold the lease, renewing it (a store write) no more than three times per lease period."""
+        now = time.monotonic()
+        if self._holding and now < self._renewed + self.lease_ttl / 3:
+            return True
+        if self.acquire():
+            self._renewed = now
+            return True
+        return False
 
     async def watch(self, *, tick: float = 1.0, stop: asyncio.Event | None = None,
                     on_sweep: Callable[[SweepResult], None] | None = None) -> None:

@@ -6,9 +6,10 @@ The :class:`~fedimpute.hub.Hub` is the facade over this package; the monitor
 the monitor, the CLI or the UI.
 """
 
+from fedimpute.jobs.follow import Follower
 from fedimpute.jobs.lifecycle import AdapterSource, JobLifecycle, process_id
 from fedimpute.jobs.state import apply_remote, apply_reports, mark_lost, update_parent
 from fedimpute.jobs.submit import PreflightFailedError, preflight, submit
 
-__all__ = ["AdapterSource", "JobLifecycle", "PreflightFailedError", "apply_remote", "apply_reports", "mark_lost",
+__all__ = ["AdapterSource", "Follower", "JobLifecycle", "PreflightFailedError", "apply_remote", "apply_reports", "mark_lost",
            "preflight", "process_id", "submit", "update_parent"]
