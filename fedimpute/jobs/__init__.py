@@ -11,5 +11,5 @@ from fedimpute.jobs.lifecycle import AdapterSource, JobLifecycle, process_id
 from fedimpute.jobs.state import apply_remote, apply_reports, mark_lost, update_parent
 from fedimpute.jobs.submit import PreflightFailedError, preflight, submit
 
-__all__ = ["AdapterSource", "Follower", "JobLifecycle", "PreflightFailedError", "apply_remote", "apply_reports", "mark_lost",
-           "preflight", "process_id", "submit", "update_parent"]
+__all__ = ["AdapterSource", "Follower", "JobLifecycle", "PreflightFailedError", "apply_remote", "apply_reports",
+           "mark_lost", "preflight", "process_id", "submit", "update_parent"]
