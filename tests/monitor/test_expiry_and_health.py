@@ -14,7 +14,7 @@ from fedimpute.hub import Hub
 from fedimpute.models import HealthStatus, JobStatus, utcnow
 from fedimpute.monitor import Monitor
 from fedimpute.services.base import SubmitOptions
-from tests.cloudgene_server.fixtures import ALICE_TOKEN
+from tests.cloudgene_server.fixtures import ALICE_TOKEN, sim_hub
 from tests.conftest import run_cli
 from tests.vcfgen import write_vcf
 
@@ -23,12 +23,7 @@ OPTS = SubmitOptions(panel="hapmap-2", build="hg19")
 
 @pytest.fixture
 def hub(home, cloudgene_url) -> Hub:
-    hub = Hub()
-    for name in ("michigan", "topmed", "h3africa"):  # the public services are never contacted by tests
-        hub.store.remove_service(name)
-    hub.store.add_service(make_service("sim", "cloudgene", cloudgene_url, settings=["poll_interval=0"]))
-    hub.credentials.set_token("sim", ALICE_TOKEN)
-    return hub
+    return sim_hub(cloudgene_url, only_sim=True)  # the public services are never contacted by tests
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from fedimpute.models import JobStatus, utcnow
 from fedimpute.monitor import Monitor, MonitorBusyError
 from fedimpute.services.base import SubmitOptions
 from tests.cloudgene_server import Fault
-from tests.cloudgene_server.fixtures import ALICE_TOKEN
+from tests.cloudgene_server.fixtures import ALICE_TOKEN, sim_hub
 from tests.vcfgen import write_vcf
 
 OPTS = SubmitOptions(panel="hapmap-2", build="hg19")
@@ -21,10 +21,7 @@ OPTS = SubmitOptions(panel="hapmap-2", build="hg19")
 
 @pytest.fixture
 def hub(home, cloudgene_url) -> Hub:
-    hub = Hub()
-    hub.store.add_service(make_service("sim", "cloudgene", cloudgene_url, settings=["poll_interval=0"]))
-    hub.credentials.set_token("sim", ALICE_TOKEN)
-    return hub
+    return sim_hub(cloudgene_url)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from fedimpute.hub import Hub
 from fedimpute.models import JobStatus
 from fedimpute.quality import describe_file, find_quality_files, job_quality, quality_details
 from fedimpute.services.base import SubmitOptions
-from tests.cloudgene_server.fixtures import ALICE_TOKEN
+from tests.cloudgene_server.fixtures import sim_hub
 from tests.cloudgene_server.results import impute_records, info_table, info_vcf, job_rng
 from tests.cloudgene_server.vcf import scan_vcf
 from tests.quality.expected import assert_same_as_bcftools
@@ -21,10 +21,7 @@ from tests.vcfgen import write_vcf
 
 @pytest.fixture
 def hub(home, cloudgene_url) -> Hub:
-    hub = Hub()
-    hub.store.add_service(make_service("sim", "cloudgene", cloudgene_url, settings=["poll_interval=0.05"]))
-    hub.credentials.set_token("sim", ALICE_TOKEN)
-    return hub
+    return sim_hub(cloudgene_url, poll_interval="0.05")
 
 
 async def test_michigan2_results__quality_equals_bcftools_on_the_info_vcf(hub, tmp_path):
