@@ -48,7 +48,7 @@ def vcf_gz(samples: int = 25, sites: int = 30, chrom: str = "20") -> bytes:
                 ]
             )
         )
-    return gzip.compress(("\n".join(lines) + "\n").encode())
+    return gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)  # the same bytes whenever it is made
 
 
 @pytest.fixture
