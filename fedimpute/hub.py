@@ -154,8 +154,9 @@ class Hub:
                    on_update: Callable[[Job], None] | None = None) -> Job:
         """Until the job is terminal (or ``timeout`` seconds pass: then TimeoutError).
 
-        The monitor's wait: this process sweeps while it holds the home's monitor lease (sending a
-        job that waits for a slot, too), and only reads the store while another process polls."""
+        The monitor's wait: while this process holds the home's monitor lease it follows the job
+        directly (a sweep sends it while it still waits for a slot), and while another process polls
+        it only reads the store."""
         from fedimpute.monitor import Monitor
 
         job = self.store.get_job(job_id)
