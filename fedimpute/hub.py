@@ -21,10 +21,11 @@ import httpx
 from pydantic import SecretStr
 
 from fedimpute._http import build_client
-from fedimpute.credentials import Credentials
+from fedimpute.credentials import Credentials, MissingTokenError
 from fedimpute.exceptions import ServiceError, UsageError
 from fedimpute.jobs import JobLifecycle, submit
 from fedimpute.models import HealthRecord, Job, ReferencePanel, ServiceConfig
+from fedimpute.owners import default_owner
 from fedimpute.preflight import PreflightReport
 from fedimpute.services import adapter_class
 from fedimpute.services.base import ImputationService, ProgressCallback, RemoteJob, SubmitOptions, TokenInfo
@@ -60,14 +61,38 @@ class Hub:
         return Hub(self.store, self.credentials, client_factory=factory)
 
     @asynccontextmanager
-    async def adapter(self, service: str | ServiceConfig, *,
-                      token: SecretStr | None = None) -> AsyncIterator[ImputationService]:
-        """An adapter for ``service`` with a fresh HTTP client, closed on exit; it sends ``token``
-        when given (a token being verified before it is stored), else the stored one."""
+    async def adapter(self, service: str | ServiceConfig, *, token: SecretStr | None = None,
+                      owner: str | None = None) -> AsyncIterator[ImputationService]:
+        """An adapter for ``service`` with a fresh HTTP client, closed on exit.  It sends ``token`` when
+        given (a token being verified before it is stored), else the token of ``owner``'s jobs (see
+        :meth:`token_for`)."""
         config = service if isinstance(service, ServiceConfig) else self.store.get_service(service)
         cls = adapter_class(config.protocol, service=config.name)
+        if token is None:
+            token = self.token_for(config, owner)
         async with self._client_factory(config) as client:
-            yield cls(config, client, token if token is not None else self.credentials.token(config.name))
+            yield cls(config, client, token)
+
+    def token_for(self, service: str | ServiceConfig, owner: str | None) -> SecretStr | None:
+        """The token requests for ``owner``'s jobs send to ``service``.  Refused before any request
+        (:class:`MissingTokenError`) when ``owner`` has none, the lab has none and the protocol needs one.
+        Without an owner: :meth:`acting_token`."""
+        config = service if isinstance(service, ServiceConfig) else self.store.get_service(service)
+        if not owner:
+            return self.acting_token(config.name)
+        token = self.credentials.token(config.name, owner)
+        if token is None and adapter_class(config.protocol, service=config.name).needs_token:
+            raise MissingTokenError(config.name, owner)
+        return token
+
+    def acting_token(self, name: str, user: str | None = None) -> SecretStr | None:
+        """The token of a request made for no job (a check, panel discovery): ``user``'s, else the shared
+        one.  Without ``user``, a one-person process (credentials that read the environment: the CLI, a
+        notebook) acts for its user (``FEDIMPUTE_USER``, else the login name); a served dashboard, whose
+        credentials do not read the environment, names the signed-in user or gets the shared token."""
+        if not user and self.credentials.environment:
+            user = default_owner()
+        return self.credentials.token(name, user)
 
     def poll_interval(self, service: ServiceConfig) -> float:
         """Seconds between polls of one job: the service's ``poll_interval`` setting, else its protocol's."""
@@ -75,9 +100,10 @@ class Hub:
 
     # -- services ----------------------------------------------------------------------------
 
-    async def check_service(self, name: str) -> tuple[HealthRecord, TokenInfo | None]:
-        """Health (recorded in the store) and, where the protocol can tell, the token's validity."""
-        async with self.adapter(name) as adapter:
+    async def check_service(self, name: str, *, user: str | None = None) -> tuple[HealthRecord, TokenInfo | None]:
+        """Health (recorded in the store) and, where the protocol can tell, the validity of the token
+        ``user``'s requests would send (theirs, else the shared one)."""
+        async with self.adapter(name, token=self.acting_token(name, user)) as adapter:
             health = await adapter.health()
             token = None
             if adapter.verifies_token and adapter.token is not None:
@@ -88,27 +114,30 @@ class Hub:
         self.store.record_health(health)
         return health, token
 
-    async def verify_token(self, name: str, token: SecretStr | None = None) -> TokenInfo | None:
-        """What the service says of ``token`` (default: the stored one); None where the protocol cannot tell."""
-        async with self.adapter(name, token=token) as adapter:
+    async def verify_token(self, name: str, token: SecretStr | None = None, *,
+                           user: str | None = None) -> TokenInfo | None:
+        """What the service says of ``token`` (default: the one ``user``'s requests send); None where the
+        protocol cannot tell."""
+        async with self.adapter(name, token=token or self.acting_token(name, user)) as adapter:
             return await adapter.verify_token() if adapter.verifies_token else None
 
     async def oauth_login(self, name: str, *, client_id: str | None = None, client_secret: str | None = None,
-                          on_prompt: Callable[[str, str], None] | None = None) -> None:
-        """Get a token through the service's OAuth2 endpoints and store it in the secret store:
-        client credentials when ``client_id``/``client_secret`` are given, else the device-code flow.
-        A protocol without OAuth2 login refuses with a NotSupportedError naming it."""
-        async with self.adapter(name) as adapter:
+                          on_prompt: Callable[[str, str], None] | None = None, user: str | None = None) -> None:
+        """Get a token through the service's OAuth2 endpoints and store it as ``user``'s (None: the
+        lab's shared token): client credentials when ``client_id``/``client_secret`` are given, else
+        the device-code flow.  A protocol without OAuth2 login refuses with a NotSupportedError naming it."""
+        async with self.adapter(name, token=self.acting_token(name, user)) as adapter:
             token = await adapter.oauth_login(client_id=client_id, client_secret=client_secret, on_prompt=on_prompt)
-        self.credentials.set_token(name, token)
+        self.credentials.set_token(name, token, user=user)
 
-    async def panels(self, name: str, *, refresh: bool = False) -> list[ReferencePanel]:
-        """Panels of ``name``: from the store's cache, discovered live when empty or ``refresh``."""
+    async def panels(self, name: str, *, refresh: bool = False, user: str | None = None) -> list[ReferencePanel]:
+        """Panels of ``name``: from the store's cache, discovered live (with ``user``'s token, else the
+        shared one) when empty or ``refresh``."""
         cached = self.store.list_panels(name)
         if cached and not refresh:
             return cached
         service = self.store.get_service(name)
-        async with self.adapter(service) as adapter:
+        async with self.adapter(service, token=self.acting_token(name, user)) as adapter:
             panels = await adapter.discover_panels()
         self.store.replace_panels(name, panels)
         return self.store.list_panels(name)

@@ -1,7 +1,9 @@
-"""The JSON shapes of the CLI contract for jobs, built from the store.
+"""The JSON shapes of the CLI contract for jobs, built from the store, and the one user-scoped lookup.
 
 Kept outside the CLI so notebooks, reports and the dashboard show exactly what
-``fedimpute jobs show --json`` shows.
+``fedimpute jobs show --json`` shows.  :func:`visible_job` is how every user-scoped view finds a
+job: another user's job is refused with exactly the error of a job that does not exist, so no
+page, message or status code tells whether a job id is taken.
 """
 
 from __future__ import annotations
@@ -10,14 +12,31 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any
 
+from fedimpute.exceptions import JobNotFoundError
 from fedimpute.models import Job
 from fedimpute.store import Store
 
-__all__ = ["job_detail", "job_summary"]
+__all__ = ["job_detail", "job_summary", "unknown_job", "visible_job"]
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def unknown_job(job_id: str) -> JobNotFoundError:
+    """The one error for a job a user may not see, whether it exists or not."""
+    return JobNotFoundError(f"unknown job {job_id!r}; see `fedimpute jobs list` for job ids")
+
+
+def visible_job(store: Store, job_id: str, *, user: str, admin: bool = False) -> Job:
+    """``job_id`` when ``user`` may see it (their own; any job for an admin), else :func:`unknown_job`."""
+    try:
+        job = store.get_job(job_id)
+    except JobNotFoundError:
+        raise unknown_job(job_id) from None
+    if not admin and job.owner != user:
+        raise unknown_job(job_id)
+    return job
 
 
 def job_summary(job: Job) -> dict[str, Any]:

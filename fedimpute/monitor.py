@@ -1,13 +1,14 @@
 """The job monitor: polite, concurrent, crash-safe polling of every active job.
 
-One sweep, per service: read the service's job list once (where it has one), fetch the
-detail only of jobs whose state changed or that are running (for their step messages),
-reconcile jobs whose submission was interrupted (looked for on the service before any
-resubmission), send jobs that wait for a free slot, and download the results of jobs that
-completed.  Requests per service run through a semaphore; each job is polled no more
-often than the service's poll interval (60 s for Cloudgene); transient failures back
-off exponentially with jitter and never mark a job failed; 503 marks the service in
-maintenance, 401 stops polling it with a clear message.
+One sweep, per service and per token (each user's jobs through their own token, the others'
+through the lab's shared one: :mod:`fedimpute.jobs.tokens`): read the service's job list once
+(where it has one), fetch the detail only of jobs whose state changed or that are running
+(for their step messages), reconcile jobs whose submission was interrupted (looked for on the
+service before any resubmission), send jobs that wait for a free slot, and download the results
+of jobs that completed.  Requests per service run through a semaphore; each job is polled no
+more often than the service's poll interval (60 s for Cloudgene); transient failures back off
+exponentially with jitter and never mark a job failed; 503 marks the service in maintenance,
+401 stops polling with that token, with a clear message.
 
 Only the holder of the lease row (heartbeat in the store) polls a FEDIMPUTE_HOME;
 another process that starts a monitor waits, or just reads the store.
@@ -21,7 +22,6 @@ import logging
 import random
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -41,7 +41,9 @@ from fedimpute.exceptions import (
     TransientServiceError,
 )
 from fedimpute.jobs import Follower, apply_reports, mark_lost, process_id, update_parent
+from fedimpute.jobs.tokens import GroupKey, TokenGroup, group_by_token, group_key
 from fedimpute.models import HealthRecord, HealthStatus, Job, JobStatus, utcnow
+from fedimpute.services import adapter_class
 from fedimpute.services.base import ImputationService, RemoteJob
 from fedimpute.upkeep import Upkeep
 
@@ -119,7 +121,7 @@ class Monitor(Upkeep):
         self.owner = f"{process_id()}:{uuid.uuid4().hex[:6]}"
         self.concurrency, self.lease_ttl, self.auto_download = concurrency, lease_ttl, auto_download
         self.resend_grace = resend_grace
-        self.blocked: dict[str, str] = {}  # service -> why polling it stopped (a refused token)
+        self.blocked: dict[GroupKey, str] = {}  # (service, token) -> why polling stopped (refused or no token)
         self._holding = False  # set by acquire(): watch/wait_for keep the lease between sweeps
         self._renewed = 0.0  # when wait_for last renewed the lease (monotonic seconds)
         self._service_backoff: dict[str, float] = {}
@@ -177,11 +179,9 @@ class Monitor(Upkeep):
         result = SweepResult()
         start = self._requests
         rows = self.store.jobs_to_visit(include_not_due=force)
-        by_service: dict[str, list[Row]] = defaultdict(list)
-        for row in rows:
-            by_service[row["service"]].append(row)
+        groups = group_by_token(rows, self.hub.credentials, self._needs_token_reader())
         sweeping = asyncio.ensure_future(asyncio.gather(
-            *(self._sweep_service(name, jobs, result) for name, jobs in by_service.items())))
+            *(self._sweep_group(key, group, result) for key, group in groups.items())))
         heartbeat = asyncio.create_task(self._heartbeat(sweeping))
         try:
             await sweeping
@@ -201,18 +201,47 @@ class Monitor(Upkeep):
         await self._check_health(result)
         return result
 
-    async def _sweep_service(self, name: str, rows: list[Row], result: SweepResult) -> None:
-        if name in self.blocked or self._service_backoff.get(name, 0) > time.monotonic():
+    def _needs_token_reader(self) -> Callable[[str], bool]:
+        """Whether a service's protocol needs a token, asked only for jobs whose owner has none: the
+        catalogue is read (a DuckDB open) at most once per sweep, and only then."""
+        protocols: dict[str, str] = {}
+
+        def needs(name: str) -> bool:
+            if not protocols:
+                protocols.update({s.name: s.protocol for s in self.store.list_services()})
+            try:
+                return name in protocols and adapter_class(protocols[name], service=name).needs_token
+            except FedImputeError:  # an adapter that is not installed: reported when the group is swept
+                return False
+
+        return needs
+
+    def is_blocked(self, service: str, owner: str | None) -> bool:
+        """Whether polling stopped for ``owner``'s jobs on ``service``: their token was refused, or they
+        have none.  A new token (a new digest) starts them again."""
+        return group_key(self.hub.credentials, service, owner) in self.blocked
+
+    async def _sweep_group(self, key: GroupKey, group: TokenGroup, result: SweepResult) -> None:
+        name = group.service
+        if key in self.blocked or self._service_backoff.get(name, 0) > time.monotonic():
+            return
+        if group.missing is not None:  # nothing is sent without a token; the owner is told how to set one
+            self.blocked[key] = str(group.missing)
+            result.errors += 1
+            result.messages.append(f"not polling {len(group.rows)} job(s) on {name}: {group.missing}")
             return
         try:
-            async with self.hub.adapter(name) as adapter:
-                await self._visit(adapter, rows, result)
+            async with self.hub.adapter(name, token=group.token, owner=group.owners[0]) as adapter:
+                await self._visit(adapter, group.rows, result)
         except (AuthenticationError, PermissionDeniedError) as exc:
-            self.blocked[name] = str(exc)
-            self.store.record_health(HealthRecord(service=name, status=HealthStatus.UP, detail=f"token refused: "
-                                                  f"{exc.detail}"))
+            self.blocked[key] = str(exc)
+            if group.origin != "own":  # one user's stale token says nothing of the service for the others
+                self.store.record_health(HealthRecord(service=name, status=HealthStatus.UP,
+                                                      detail=f"token refused: {exc.detail}"))
             result.errors += 1
-            result.messages.append(f"stopped polling {name}: {exc}")
+            fix = f"; set a new one in Settings or `fedimpute login {name} --user {group.owners[0]}`" \
+                if group.origin == "own" else ""
+            result.messages.append(f"stopped polling {name} with {group.whose}: {exc}{fix}")
         except MaintenanceError as exc:
             self._pause_service(name, exc, HealthStatus.MAINTENANCE, result)
         except TransientServiceError as exc:
@@ -367,7 +396,7 @@ class Monitor(Upkeep):
                 job = await self._wait_step(job_id, follower)
                 if on_update:
                     on_update(job)
-                if job.status.is_terminal or job.service in self.blocked:
+                if job.status.is_terminal or (self.blocked and self.is_blocked(job.service, job.owner)):
                     return job
                 if deadline is not None and time.monotonic() + tick > deadline:
                     raise TimeoutError(f"job {job_id} is still {job.status.value} after {timeout:g} s")
@@ -410,9 +439,8 @@ class Monitor(Upkeep):
                     continue
                 if on_sweep:
                     on_sweep(result)
-                if not self.store.jobs_to_visit(include_not_due=True):
-                    return
-                if all(r["service"] in self.blocked for r in self.store.jobs_to_visit(include_not_due=True)):
+                left = {(r["service"], r["owner"]) for r in self.store.jobs_to_visit(include_not_due=True)}
+                if all(self.is_blocked(service, owner) for service, owner in left):  # none left, or all stuck
                     return
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=tick)

@@ -179,9 +179,7 @@ def known_secrets(home: Path | None = None) -> list[str]:
         v for k, v in os.environ.items() if k.startswith(("FEDIMPUTE_TOKEN_", "FEDIMPUTE_PASSWORD_")) and v
     }
     for service in store.list_services():
-        token = creds.token(service.name)
-        if token is not None:
-            found.add(token.get_secret_value())
+        found.update(t.get_secret_value() for t in creds.stored_tokens(service.name))
     for job in store.list_jobs():
         password = creds.password(job.job_id)
         if password is not None:

@@ -68,7 +68,7 @@ async def _fetch(jobs: JobLifecycle, job_id: str, dest: Path, progress: FileProg
                          f"(`fedimpute jobs wait {job_id}`)")
     known = {r.name: r for r in jobs.store.result_files(job_id)}
     local: dict[str, Path] = {}
-    async with jobs.source.adapter(job.service) as adapter:
+    async with jobs.source.adapter(job.service, owner=job.owner) as adapter:
         for remote_file in remote.outputs:
             local[remote_file.name] = await _fetch_one(jobs, adapter, job_id, remote_file, dest,
                                                        known.get(remote_file.name), progress)

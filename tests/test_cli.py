@@ -61,7 +61,7 @@ def test_login__stores_token_and_checks_usage(capsys, home):
     from fedimpute.credentials import Credentials
 
     assert run(capsys, "login", "topmed", "--token", "tok-123456")[0] == 0
-    assert Credentials(home).token("topmed").get_secret_value() == "tok-123456"
+    assert Credentials(home).token("topmed", "tester").get_secret_value() == "tok-123456"  # the caller's own
     assert run(capsys, "login", "topmed")[0] == 2  # neither --token nor --token-stdin
     assert run(capsys, "login", "nosuch", "--token", "x")[0] == 3
 
@@ -110,9 +110,10 @@ def test_jobs_show__unknown_exits_3(capsys):
     assert code == 3 and out == "" and "unknown job 'fi-nope'" in err
 
 
-def test_serve__missing_users_file_exits_2_and_names_the_fix(capsys, tmp_path):
+def test_serve__a_users_file_is_refused_and_names_the_fix(capsys, tmp_path):
+    """The old plaintext users file would not be a live password store: the error says what to use."""
     code, out, err = run(capsys, "serve", "--basic-auth", str(tmp_path / "users.json"))
-    assert code == 2 and out == "" and "does not exist" in err and "mode 600" in err
+    assert code == 2 and out == "" and "fedimpute users add" in err
 
 
 def test_usage__unknown_flag_exits_2_one_line(capsys):

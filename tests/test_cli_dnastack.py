@@ -32,7 +32,7 @@ def dn(dnastack_url, capsys):
 def test_login__client_credentials(dn, monkeypatch, home, capsys):
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO(CLIENT_SECRET + "\n"))
     assert main(["login", "dn", "--client-id", CLIENT_ID]) == 0
-    assert Credentials(home).token("dn") is not None
+    assert Credentials(home).token("dn", "tester") is not None
     assert CLIENT_SECRET not in capsys.readouterr().err
 
 
@@ -47,7 +47,7 @@ def test_login__device_code_approved_in_browser(dn, dnastack_fake, home, capsys)
     threading.Thread(target=approve_soon, daemon=True).start()
     assert main(["login", "dn", "--device"]) == 0
     assert "approve the login" in capsys.readouterr().err
-    assert Credentials(home).token("dn") is not None
+    assert Credentials(home).token("dn", "tester") is not None
 
 
 def test_login__exactly_one_method(dn, capsys):
@@ -75,10 +75,10 @@ def test_services_check__right_token_is_valid_with_user(dn, monkeypatch, capsys)
 def test_login__wrong_token_exits_1_and_stores_nothing(dn, home, capsys):
     assert main(["login", "dn", "--token", "wrong-token-0000"]) == 1
     assert "dn: the service rejected this token (HTTP 401: " in capsys.readouterr().err
-    assert Credentials(home).token("dn") is None
+    assert Credentials(home).token("dn", "tester") is None
 
 
 def test_login__right_token_is_verified_then_stored(dn, home, capsys):
     assert main(["login", "dn", "--token", ALICE_TOKEN]) == 0
     assert f"(user {ALICE}, expires " in capsys.readouterr().err
-    assert Credentials(home).token("dn").get_secret_value() == ALICE_TOKEN
+    assert Credentials(home).token("dn", "tester").get_secret_value() == ALICE_TOKEN

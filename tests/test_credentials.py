@@ -57,7 +57,8 @@ def test_planted_token__not_in_duckdb_nor_logs(home, cli, caplog):
             cli("--debug", "services", "add", "w", "--protocol", "wes", "--url", "http://127.0.0.1:9")]
     # Code that logs a secret by mistake is still masked, in any logger, as the record is made.
     creds = Credentials(home)
-    logging.getLogger("fedimpute.test").warning("oops, token is %s", creds.token("michigan").get_secret_value())
+    stored = creds.token("michigan", "tester")  # login keeps it as the caller's own (FEDIMPUTE_USER=tester)
+    logging.getLogger("fedimpute.test").warning("oops, token is %s", stored.get_secret_value())
     try:
         raise ValueError(f"request failed with token {PLANTED}")
     except ValueError:
@@ -69,4 +70,4 @@ def test_planted_token__not_in_duckdb_nor_logs(home, cli, caplog):
     for f in home.iterdir():
         if f.name.startswith("fedimpute.duckdb"):
             assert PLANTED.encode() not in f.read_bytes(), f.name
-    assert creds.token("michigan").get_secret_value() == PLANTED  # and it was really stored
+    assert creds.token("michigan", "tester").get_secret_value() == PLANTED  # and it was really stored, as tester's

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from fedimpute.cli._common import emit_json, err, out, store
+from fedimpute.credentials import MissingTokenError
 from fedimpute.exceptions import FedImputeError, TransientServiceError, UnknownProtocolError, UsageError
 from fedimpute.hub import Hub
 from fedimpute.job_views import job_detail, job_summary
@@ -49,7 +50,7 @@ def list_jobs(
 async def _refresh_quietly(hub: Hub, job_id: str) -> None:
     try:
         await hub.refresh(job_id)
-    except (TransientServiceError, UnknownProtocolError) as exc:
+    except (TransientServiceError, UnknownProtocolError, MissingTokenError) as exc:
         err.print(f"warning: showing stored state; could not refresh from the service ({exc})", markup=False)
 
 

@@ -13,7 +13,8 @@ from rich.table import Table
 from typer.core import TyperCommand, TyperOption
 
 from fedimpute.catalogue import make_service
-from fedimpute.cli._common import credentials, emit_json, err, out, store
+from fedimpute.cli._common import credentials, default_owner, emit_json, err, out, store
+from fedimpute.credentials import token_env_name
 from fedimpute.exceptions import AuthenticationError, TransientServiceError, UnknownProtocolError, UsageError
 from fedimpute.hub import Hub
 from fedimpute.models import HealthRecord, HealthStatus, ServiceConfig, utcnow
@@ -49,11 +50,11 @@ def list_services(as_json: Annotated[bool, typer.Option("--json", help="Print JS
     if as_json:
         emit_json(rows)
         return
-    creds = credentials()
+    creds, user = credentials(), default_owner()
     table = Table("name", "protocol", "url", "location", "health", "token", title="fedimpute services")
-    for s, row in zip(services, rows, strict=True):
+    for s, row in zip(services, rows, strict=True):  # the token this user's jobs would be sent with
         table.add_row(s.name, s.protocol, s.url, s.location, row["health"]["status"],
-                      "yes" if creds.token_source(s.name) else "-")
+                      creds.token_owner(s.name, user) or "-")
     out.print(table)
 
 
@@ -105,12 +106,13 @@ def remove_service(name: str) -> None:
     err.print(f"removed service {name}")
 
 
-async def _check_all(hub: Hub, names: list[str]) -> list[dict[str, Any]]:
+async def _check_all(hub: Hub, names: list[str], user: str) -> list[dict[str, Any]]:
+    """Each service's health and the token ``user``'s jobs would be sent with (theirs, else the shared one)."""
     rows = []
     for name in names:
-        token_present = hub.credentials.token(name) is not None
+        token_present = hub.credentials.token(name, user) is not None
         try:
-            health, token = await hub.check_service(name)
+            health, token = await hub.check_service(name, user=user)
         except UnknownProtocolError as exc:
             health, token = HealthRecord(service=name, status=HealthStatus.UNKNOWN, checked_at=None,
                                          detail=str(exc)), None
@@ -155,7 +157,7 @@ def check_services(
     targets = names or [s.name for s in hub.store.list_services() if s.enabled]
     for name in targets:
         hub.store.get_service(name)  # unknown names exit 3 before any request
-    rows = asyncio.run(_check_all(hub, targets))
+    rows = asyncio.run(_check_all(hub, targets, default_owner()))
     if as_json:
         emit_json(rows)
         return
@@ -175,11 +177,20 @@ def login(
     device: Annotated[bool, typer.Option("--device", help="OAuth2 device-code login (DNAstack).")] = False,
     client_id: Annotated[str | None, typer.Option("--client-id", help="OAuth2 client-credentials login "
                                                   "(DNAstack); the client secret is read from stdin.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Whose token it is (default: FEDIMPUTE_USER, else "
+                                             "your login name); that user's jobs are sent with it.")] = None,
+    shared: Annotated[bool, typer.Option("--shared", help="Keep it as the lab's shared token, used for every "
+                                         "user without a token of their own.")] = False,
 ) -> None:
-    """Store a service's token in the OS keyring (a 0600 file where none exists)."""
+    """Check a service's token with the service, then keep it for a user (or the whole lab, --shared) in
+    the OS keyring (a 0600 file where none exists)."""
+    if user is not None and shared:
+        raise UsageError("give --user USER or --shared, not both: a token is one user's own or the lab's shared one")
     if sum([token is not None, token_stdin, device, client_id is not None]) != 1:
         raise UsageError("give exactly one of --token TOKEN, --token-stdin, --device or --client-id ID")
     store().get_service(name)  # exit 3 for an unknown service, before a secret is stored
+    owner = None if shared else default_owner(user)
+    whose = f"user {owner}" if owner else "the whole lab (shared)"
     hub = Hub()
     if device or client_id:
         secret = sys.stdin.readline().strip() if client_id else None
@@ -189,8 +200,8 @@ def login(
         def prompt(url: str, code: str) -> None:
             err.print(f"open {url} in a browser and approve the login (code {code}); waiting ...", markup=False)
 
-        asyncio.run(hub.oauth_login(name, client_id=client_id, client_secret=secret, on_prompt=prompt))
-        err.print(f"token for {name} stored in the {hub.credentials.backend_name}", markup=False)
+        asyncio.run(hub.oauth_login(name, client_id=client_id, client_secret=secret, on_prompt=prompt, user=owner))
+        err.print(f"token for {name} stored for {whose} in the {hub.credentials.backend_name}", markup=False)
         return
     value = (sys.stdin.readline() if token_stdin else token or "").strip()
     if not value:
@@ -203,10 +214,13 @@ def login(
         err.print(f"warning: {info.message}; storing the token anyway (check it later with "
                   f"`fedimpute services check {name}`)", markup=False)
         info = None
-    hub.credentials.set_token(name, value)
+    hub.credentials.set_token(name, value, user=owner)
     who = f" (user {info.user}, expires {info.expires_at:%Y-%m-%d})" if info and info.expires_at else ""
-    err.print(f"token for {name} stored in the {hub.credentials.backend_name}{who}", markup=False)
+    err.print(f"token for {name} stored for {whose} in the {hub.credentials.backend_name}{who}", markup=False)
     _warn_expiry(name, info)
+    if owner and hub.credentials.token_owner(name, owner) == "environment":
+        err.print(f"note: {token_env_name(name)} is set in this environment and wins over the stored token",
+                  markup=False)
 
 
 async def _verify(hub: Hub, name: str, token: SecretStr) -> TokenInfo | None:

@@ -38,7 +38,8 @@ class Follower:
             self.job = None
             return None
         if self.adapter is None:
-            self.adapter = await self.stack.enter_async_context(self.source.adapter(job.service))
+            opening = self.source.adapter(job.service, owner=job.owner)  # the owner's token, else the shared one
+            self.adapter = await self.stack.enter_async_context(opening)
         try:
             remote = await self.adapter.get_job(job.remote_id, previous=job.status)
         except TransientServiceError:  # the job is not failed because the service hiccuped

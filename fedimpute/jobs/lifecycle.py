@@ -20,7 +20,6 @@ from typing import Protocol
 
 from fedimpute.credentials import Credentials
 from fedimpute.exceptions import (
-    AuthenticationError,
     QuotaExceededError,
     RemoteRejectedError,
     ServiceError,
@@ -44,7 +43,8 @@ SLOT_RETRY_MAX = 3600.0
 class AdapterSource(Protocol):
     """What the life cycle needs from its owner (the :class:`~fedimpute.hub.Hub`): adapters to talk through."""
 
-    def adapter(self, service: str | ServiceConfig) -> AbstractAsyncContextManager[ImputationService]: ...
+    def adapter(self, service: str | ServiceConfig, *,
+                owner: str | None = None) -> AbstractAsyncContextManager[ImputationService]: ...
 
 
 def process_id() -> str:
@@ -65,8 +65,7 @@ class JobLifecycle:
         """Validate and commit the job row (``pending``) and its password; nothing is sent yet."""
         config = self.store.get_service(service)
         check_inputs(files)
-        if adapter_class(config.protocol).needs_token and self.credentials.token(config.name) is None:
-            raise AuthenticationError(config.name, f"no token stored; run `fedimpute login {config.name}` first")
+        self.check_token(config, owner)
         job = Job(service=config.name, owner=owner, parent_id=parent_id, name=options.name,
                   panel=options.panel, build=options.build, population=options.population,
                   inputs=[str(f.resolve()) for f in files],
@@ -77,6 +76,13 @@ class JobLifecycle:
         self.credentials.set_password(job.job_id, password)
         self.store.add_job(job, detail=f"recorded before upload to {config.name}")
         return job
+
+    def check_token(self, service: str | ServiceConfig, owner: str) -> None:
+        """Refuse, before anything is recorded or sent, a job whose owner has no token for a service
+        that needs one, and no shared token stands in (:class:`MissingTokenError`, a usage error)."""
+        config = service if isinstance(service, ServiceConfig) else self.store.get_service(service)
+        if adapter_class(config.protocol).needs_token:
+            self.credentials.require_token(config.name, owner)
 
     def record_parent(self, files: list[Path], services: list[str], options: SubmitOptions, *, owner: str) -> Job:
         """The fan-out parent of one input sent to several services (its status follows the children)."""
@@ -107,7 +113,7 @@ class JobLifecycle:
                                          f"{config.max_concurrent_jobs} jobs running (max_concurrent_jobs)")
         files = [Path(p) for p in job.inputs]
         try:
-            async with self.source.adapter(config) as adapter:
+            async with self.source.adapter(config, owner=job.owner) as adapter:
                 remote_id = await adapter.submit(files, self.options_of(job), job_name=job.name or job.job_id,
                                                  submission_key=job.job_id, progress=progress)
         except QuotaExceededError as exc:
@@ -157,7 +163,7 @@ class JobLifecycle:
         job = self.store.get_job(job_id)
         if not job.remote_id:
             return job, None
-        async with self.source.adapter(job.service) as adapter:
+        async with self.source.adapter(job.service, owner=job.owner) as adapter:
             remote = await adapter.get_job(job.remote_id, previous=job.status)
         return apply_remote(self.store, self.credentials, job, remote), remote
 
@@ -168,7 +174,7 @@ class JobLifecycle:
             raise UsageError(f"job {job_id} is already {job.status.value}; nothing to cancel")
         if not job.remote_id:
             return self.store.update_job(job_id, status=JobStatus.CANCELLED, detail="cancelled before submission")
-        async with self.source.adapter(job.service) as adapter:
+        async with self.source.adapter(job.service, owner=job.owner) as adapter:
             if not adapter.can_cancel:
                 raise UsageError(f"service {job.service} ({adapter.protocol}) cannot cancel jobs")
             remote = await adapter.cancel(job.remote_id)
@@ -199,7 +205,7 @@ class JobLifecycle:
             raise UsageError(f"job {job_id} never reached {config.name}, so there is nothing to restart there; "
                              f"the monitor sends it (`fedimpute jobs refresh`)")
         remote_id = job.remote_id
-        async with self.source.adapter(config) as adapter:
+        async with self.source.adapter(config, owner=job.owner) as adapter:
             remote = await adapter.get_job(remote_id, previous=job.status)
             job = apply_remote(self.store, self.credentials, job, remote)
             if not remote.restartable:

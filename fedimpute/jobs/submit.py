@@ -56,6 +56,8 @@ async def submit(lifecycle: JobLifecycle, files: list[Path], services: list[str]
         raise UsageError("no service given; name one with --service (see `fedimpute services list`)")
     if check:
         preflight(lifecycle, files, services, options, reports=reports)
+    for name in services:  # a missing token is a usage error, found before anything is recorded or sent
+        lifecycle.check_token(name, owner)
     if len(services) == 1:
         job = lifecycle.record(files, services[0], options, owner=owner)
         report = (lambda done, total: progress(f"upload to {services[0]}", done, total)) if progress else None

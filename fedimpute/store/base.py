@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from fedimpute.paths import DB_FILENAME, home_dir
-from fedimpute.store.connection import DEFAULT_LOCK_TIMEOUT, connect, in_transaction, transaction
+from fedimpute.store.connection import DEFAULT_LOCK_TIMEOUT, connect, in_transaction, make_private, transaction
 from fedimpute.store.migrations import MIGRATIONS_DIR, apply_migrations
 
 __all__ = ["StoreBase"]
@@ -79,6 +79,7 @@ class StoreBase:
             return
         with in_transaction(self._session) as con:
             yield con
+        make_private(self.path)  # the commit may have created the write-ahead log (mode 0600, not the umask's)
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:

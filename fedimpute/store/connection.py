@@ -4,12 +4,19 @@ DuckDB locks the whole file per process: while one process has it open, read-wri
 *or* read-only, every other process is refused.  So nothing in fedimpute keeps a
 connection open: each operation opens, runs one transaction and closes, and a
 refused open is retried with jittered back-off until ``lock_timeout`` runs out.
+
+The file and its write-ahead log hold every job of every user, so they are kept 0600: DuckDB
+creates them with the process's umask (and the log anew after each checkpoint), so their mode is
+narrowed right after an open and after each commit (a stat, and a chmod only when needed).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import random
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +26,7 @@ import duckdb
 
 from fedimpute.exceptions import StoreLockedError
 
-__all__ = ["connect", "in_transaction", "is_lock_error", "transaction"]
+__all__ = ["connect", "in_transaction", "is_lock_error", "make_private", "transaction"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +37,15 @@ def is_lock_error(exc: BaseException) -> bool:
     """True for DuckDB's "Could not set lock on file" refusal (another process holds it)."""
     text = str(exc)
     return isinstance(exc, duckdb.Error) and ("Could not set lock" in text or "Conflicting lock" in text)
+
+
+def make_private(path: Path) -> None:
+    """Narrow the database file and its write-ahead log to 0600 where DuckDB made them wider."""
+    for file in (path, path.with_name(path.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError):
+            mode = stat.S_IMODE(os.stat(file).st_mode)
+            if mode & 0o077:
+                os.chmod(file, mode & 0o600)
 
 
 def _open(path: Path, read_only: bool, lock_timeout: float) -> duckdb.DuckDBPyConnection:
@@ -61,6 +77,8 @@ def connect(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open ``path`` (retrying on the lock), yield the connection, always close it."""
     con = _open(path, read_only, lock_timeout)
+    if not read_only:
+        make_private(path)
     try:
         yield con
     finally:
@@ -72,8 +90,10 @@ def transaction(
     path: Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """One read-write transaction: committed when the block ends, rolled back if it raises."""
-    with connect(path, lock_timeout=lock_timeout) as con, in_transaction(con):
-        yield con
+    with connect(path, lock_timeout=lock_timeout) as con:
+        with in_transaction(con):
+            yield con
+        make_private(path)  # the commit may have created the write-ahead log
 
 
 @contextmanager

@@ -97,9 +97,9 @@ class TrackingStore(StoreBase):
         """Active jobs whose next poll is due, and completed jobs whose results are not yet fetched."""
         now = to_db_time(now or utcnow())
         due = "TRUE" if include_not_due else "(t.next_poll_at IS NULL OR t.next_poll_at <= ?)"
-        sql = (f"SELECT j.job_id, j.service, j.status, j.remote_id, j.remote_state, j.queue_position, j.parent_id, "
-               f"t.submit_state, "
-               f"t.submit_owner, t.submit_after, t.poll_failures, t.results_state FROM jobs j "
+        sql = (f"SELECT j.job_id, j.service, j.owner, j.status, j.remote_id, j.remote_state, j.queue_position, "
+               f"j.parent_id, t.submit_state, t.submit_owner, t.submit_after, t.poll_failures, t.results_state "
+               f"FROM jobs j "
                f"LEFT JOIN job_tracking t USING (job_id) WHERE j.service <> '*' AND {due} AND ("
                f"j.status IN {ACTIVE} OR (j.status = 'completed' AND t.results_state IS NULL)) "
                f"ORDER BY j.created_at")

@@ -57,8 +57,10 @@ class FaultMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        agent = dict(scope.get("headers") or []).get(b"user-agent", b"").decode("latin-1")
-        self.sim.log_agent(agent, scope["path"])
+        headers = dict(scope.get("headers") or [])
+        self.sim.log_agent(headers.get(b"user-agent", b"").decode("latin-1"), scope["path"])
+        token = headers.get(b"x-auth-token")
+        self.sim.log_token(scope["method"], scope["path"], token.decode("latin-1") if token is not None else None)
         fault = self.sim.take_fault(scope["method"], scope["path"])
         if fault is None:
             return await self.app(scope, receive, send)

@@ -68,7 +68,8 @@ class CloudgeneSim:
     wait in state 1); `step_seconds` per lifecycle phase; `min_samples`/`max_samples`;
     `max_downloads` per file; `md5_sidecars`; `workdir` for workspaces; `keep_uploads` (False:
     count upload bytes only and run on a synthetic chromosome 20).
-    Observable: `jobs`, `download_gets`, `upload_bytes`, `requests`; controls: `maintenance`,
+    Observable: `jobs`, `download_gets`, `upload_bytes`, `requests`, `token_requests` (which token sent
+    each request: requests_by_token()); controls: `maintenance`,
     `faults`, kill(), retire(), advance(), run_to_end(), add_user(), expire/revoke_token().
     """
 
@@ -110,6 +111,7 @@ class CloudgeneSim:
         self.upload_bytes = 0
         self.requests: list[tuple[str, str]] = []
         self.agents: list[tuple[float, str, str]] = []  # (time, User-Agent, path) of every request
+        self.token_requests: list[tuple[str, str, str | None]] = []  # (method, path, X-Auth-Token or None)
         self.faults: list = []
         self.totals: Counter = Counter()
         self._queue: list[str] = []
@@ -462,6 +464,19 @@ class CloudgeneSim:
     def log_agent(self, agent: str, path: str) -> None:
         with self.lock:
             self.agents.append((time.time(), agent, path))
+
+    def log_token(self, method: str, path: str, token: str | None) -> None:
+        with self.lock:
+            self.token_requests.append((method, path, token))
+
+    def requests_by_token(self, fragment: str = "") -> dict[str | None, list[tuple[str, str]]]:
+        """token -> the (method, path) of each request it sent whose path holds ``fragment`` (None: no token)."""
+        with self.lock:
+            found: dict[str | None, list[tuple[str, str]]] = {}
+            for method, path, token in self.token_requests:
+                if fragment in path:
+                    found.setdefault(token, []).append((method, path))
+            return found
 
     def take_fault(self, method: str, path: str):
         """Log the request and pop one use of the first matching fault spec, if any."""

@@ -116,7 +116,7 @@ async def test_token_refused__stops_polling_that_service(hub, cloudgene_sim, vcf
     monitor = Monitor(hub)
     result = await monitor.sweep(force=True)
     assert result.errors == 1 and "fedimpute login sim" in result.messages[0]
-    assert "sim" in monitor.blocked
+    assert monitor.is_blocked("sim", "t") and "token refused" in hub.store.health_of("sim").detail  # the shared one
     again = await monitor.sweep(force=True)
     assert again.requests == 0
     assert hub.store.get_job(job.job_id).status is not JobStatus.FAILED

@@ -27,7 +27,7 @@ def test_hub_state__admin_sees_all_but_acts_on_own(store, owners):
 def test_hub_state__catalogue_has_token_status_not_tokens(alice_state, monkeypatch):
     monkeypatch.setenv("FEDIMPUTE_TOKEN_MICHIGAN", "very-secret-token")
     alice_state.refresh_catalogue()
-    assert alice_state.tokens["michigan"] == "stored" and alice_state.tokens["local"] == "not needed"
+    assert alice_state.tokens["michigan"] == "from the environment" and alice_state.tokens["local"] == "not needed"
     assert "very-secret-token" not in repr(alice_state.param.values())
     assert {p.panel_id for p in alice_state.panels} == {"sim-ci", "sim-eur"}
 
