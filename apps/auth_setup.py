@@ -1,10 +1,15 @@
-"""Server-wide setup, run once per ``panel serve`` process before any page is served:
+"""Server-wide set-up for ``panel serve``, run once per process before any page is served.
 
-    panel serve apps/dashboard.py --setup apps/auth_setup.py \
-        --basic-auth users.json --cookie-secret "$(panel secret)"
+With accounts in the home (``fedimpute users add``), sign-in is fedimpute's own, loaded as a Bokeh
+auth module, and sessions are signed::
 
-It installs the authorization callback (a real 403 before a session starts) and starts the
-background monitor once; settings come from FEDIMPUTE_HOME, FEDIMPUTE_ADMINS and friends.
+    BOKEH_SIGN_SESSIONS=yes BOKEH_SECRET_KEY=... \
+    panel serve apps/dashboard.py --setup apps/auth_setup.py --auth-module apps/auth_module.py
+
+The set-up refuses to start on anything that would open the dashboard (``--basic-auth``,
+``--cookie-secret`` on the command line, ``--liveness``, a home others can write, a users file
+others can read, no cookie secret), then starts the background monitor once.  ``fedimpute serve``
+does all of this by itself.
 """
 
 from fedimpute.ui.server import configure_server

@@ -20,6 +20,7 @@ from fedimpute.cli.remote import panels, results_download, submit
 from fedimpute.cli.report import quality, report
 from fedimpute.cli.serve import serve
 from fedimpute.cli.services import login, services_app
+from fedimpute.cli.users import users_app
 from fedimpute.exceptions import FedImputeError
 from fedimpute.redaction import redact
 
@@ -34,6 +35,7 @@ app = typer.Typer(
 )
 app.add_typer(services_app, name="services")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(users_app, name="users")
 app.command("login")(login)
 app.command("panels")(panels)
 app.command("submit")(submit)

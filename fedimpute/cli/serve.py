@@ -12,30 +12,41 @@ from typing import Annotated
 
 import typer
 
-from fedimpute.exceptions import FedImputeError
+from fedimpute.exceptions import FedImputeError, UsageError
 
 __all__ = ["load_ui", "serve"]
 
 
 def serve(
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 5006,
-    address: Annotated[str, typer.Option("--address", help="Address to listen on (0.0.0.0: every interface).")]
-    = "127.0.0.1",
-    basic_auth: Annotated[Path | None, typer.Option("--basic-auth", help="JSON users file {user: password} "
-                                                    "(mode 600); each user then sees their own jobs.")] = None,
-    cookie_secret: Annotated[str | None, typer.Option("--cookie-secret", envvar="PANEL_COOKIE_SECRET",
-                                                      help="Signs the login cookie (`panel secret` makes one).")]
+    address: Annotated[str, typer.Option("--address", help="Address to listen on (0.0.0.0: every interface; "
+                                         "needs accounts and TLS).")] = "127.0.0.1",
+    ssl_certfile: Annotated[Path | None, typer.Option("--ssl-certfile", help="TLS certificate (PEM): serve HTTPS.")]
     = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option("--ssl-keyfile", help="The certificate's private key (PEM).")]
+    = None,
+    insecure_http: Annotated[bool, typer.Option("--insecure-http", help="Plain HTTP on a network address, for a "
+                                                "TLS proxy in front of the server.")] = False,
     admin: Annotated[list[str] | None, typer.Option("--admin", help="A user who sees every user's jobs "
                                                     "(repeat; also FEDIMPUTE_ADMINS).")] = None,
     show: Annotated[bool, typer.Option("--show", help="Open the dashboard in a browser.")] = False,
+    cookie_secret: Annotated[str | None, typer.Option("--cookie-secret", hidden=True)] = None,
+    basic_auth: Annotated[str | None, typer.Option("--basic-auth", hidden=True)] = None,
 ) -> None:
-    """Serve the dashboard (http://ADDRESS:PORT/dashboard) until Ctrl-C."""
-    ui = load_ui()
+    """Serve the dashboard (http[s]://ADDRESS:PORT/dashboard) until Ctrl-C.
+
+    Sign-in is required whenever the home has accounts (`fedimpute users add`)."""
+    if cookie_secret is not None:
+        raise UsageError("--cookie-secret is refused: every local user can read a command line. Set "
+                         "FEDIMPUTE_COOKIE_SECRET, or let `fedimpute serve` create the home's 0600 cookie_secret file")
     if basic_auth is not None:
-        ui.check_users_file(basic_auth)
-    typer.echo(f"dashboard at http://{address}:{port}/dashboard (Ctrl-C stops it)", err=True)
-    ui.serve_dashboard(port, address, basic_auth, cookie_secret, show=show, admins=tuple(admin or ()))
+        raise UsageError("--basic-auth is gone: add each user with `fedimpute users add NAME --password-stdin` "
+                         "(passwords are kept as argon2 hashes in the home)")
+    ui = load_ui()
+    scheme = "https" if ssl_certfile else "http"
+    typer.echo(f"dashboard at {scheme}://{address}:{port}/dashboard (Ctrl-C stops it)", err=True)
+    ui.serve_dashboard(port, address, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+                       insecure_http=insecure_http, show=show, admins=tuple(admin or ()))
 
 
 def load_ui() -> ModuleType:

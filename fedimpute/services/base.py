@@ -12,11 +12,14 @@ Adapters are async, return pydantic models (never raw JSON), map remote states o
 Capabilities beyond submit-and-follow (cancel, restart, list jobs, check a token, OAuth2
 login) are methods here that raise :class:`~fedimpute.exceptions.NotSupportedError`; an
 adapter that overrides one has it, and the matching ClassVar flag (``can_cancel`` ...) is
-derived from that, so a view greys out a control instead of catching an error.
+derived from that, so a view greys out a control instead of catching an error.  The same
+holds for :meth:`ImputationService.terms` (``declares_terms``), whose default is "no terms".
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -51,6 +54,7 @@ __all__ = [
     "RemoteStep",
     "SubmitOptions",
     "TokenInfo",
+    "terms_digest",
 ]
 
 PromptCallback = Callable[[str, str], None]
@@ -116,7 +120,17 @@ class RemoteJob(_Frozen):
 
 #: ClassVar flag -> the capability method whose override sets it.
 CAPABILITIES = {"can_cancel": "cancel", "can_restart": "restart", "lists_jobs": "list_jobs",
-                "verifies_token": "verify_token", "logs_in": "oauth_login"}
+                "verifies_token": "verify_token", "logs_in": "oauth_login", "declares_terms": "terms"}
+
+
+def terms_digest(terms: list[str]) -> str:
+    """The SHA-256 of a service's terms as a user accepted them: another text is another digest, so a
+    user is asked again when the service changes its terms.
+
+    >>> terms_digest(["I agree."]) == terms_digest(["I agree."]) != terms_digest(["I agree!"])
+    True
+    """
+    return hashlib.sha256(json.dumps(list(terms), ensure_ascii=False).encode()).hexdigest()
 
 
 class ImputationService(ABC):
@@ -136,6 +150,7 @@ class ImputationService(ABC):
     lists_jobs: ClassVar[bool] = False
     verifies_token: ClassVar[bool] = False
     logs_in: ClassVar[bool] = False
+    declares_terms: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -258,6 +273,11 @@ class ImputationService(ABC):
 
     async def verify_token(self) -> TokenInfo:
         raise self.not_supported("checking tokens", "the token is first used by a request that needs it")
+
+    async def terms(self) -> list[str]:
+        """The terms a user accepts before submitting here, one text per checkbox of the service's own
+        submission form (plain text); none unless the protocol declares some."""
+        return []
 
     async def oauth_login(self, *, client_id: str | None = None, client_secret: str | None = None,
                           on_prompt: PromptCallback | None = None) -> str:

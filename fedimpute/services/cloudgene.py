@@ -164,6 +164,11 @@ class CloudgeneService(base.ImputationService):
     async def discover_panels(self) -> list[ReferencePanel]:
         return (await self.app_schema()).panels(self.name)
 
+    async def terms(self) -> list[str]:
+        """The app's ``terms_checkbox`` texts (Michigan: not re-identifying participants, reporting data
+        incidents), read from the app's schema each time: a changed text must be accepted again."""
+        return (await self.app_schema()).terms()
+
     # -- jobs ------------------------------------------------------------------------------
 
     async def submit(self, files: list[Path], options: base.SubmitOptions, *, job_name: str,

@@ -108,6 +108,12 @@ class AppSchema:
                         for p in entry.get("values") or []]
         return []
 
+    def terms(self) -> list[str]:
+        """The texts of the app's ``terms_checkbox`` params, in the app's order: what its web form makes a
+        user tick before submitting (never sent with a job).  Markup in a text becomes plain text."""
+        return [html_to_text(str(p.get("description") or p["id"])) for p in self.params.values()
+                if p.get("type") == "terms_checkbox"]
+
     def panels(self, service: str) -> list[ReferencePanel]:
         out = []
         for entry in self.params.get("refpanel", {}).get("values") or []:

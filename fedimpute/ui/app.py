@@ -19,24 +19,29 @@ from pathlib import Path
 import panel as pn
 import param
 
+from fedimpute.ui import auth
 from fedimpute.ui.components import (
+    AdminView,
     JobDetail,
     JobsTable,
     PanelBrowser,
     ServiceCatalogue,
+    SettingsView,
     StatisticsView,
     SubmitForm,
 )
 from fedimpute.ui.components._notes import note
-from fedimpute.ui.runtime import auth_enabled, get_runtime
+from fedimpute.ui.runtime import get_runtime
 from fedimpute.ui.settings import DashboardSettings
-from fedimpute.ui.state import HubState, JobDetailState, JobListState, SubmissionState
+from fedimpute.ui.state import AdminState, HubState, JobDetailState, JobListState, SubmissionState, TokenState
+from fedimpute.ui.state.admin import admin_check
 from fedimpute.ui.state.hub import with_default
 from fedimpute.ui.text import safe_html
 
-__all__ = ["VIEWS", "HubApp", "create_app"]
+__all__ = ["ADMIN_VIEWS", "VIEWS", "HubApp", "create_app"]
 
-VIEWS = ("Jobs", "Submit", "Services", "Panels", "Statistics")
+VIEWS = ("Jobs", "Submit", "Services", "Panels", "Statistics", "Settings")
+ADMIN_VIEWS = ("Admin",)  # in an admin's navigation only; refused to anyone else
 CATALOGUE_EVERY = 15  # ticks between re-reads of the catalogue (health written by the monitor)
 PAGE_CSS = """
 :host {background: #0072b5; color: white; padding: 10px 20px;}
@@ -53,12 +58,13 @@ class HubApp(pn.viewable.Viewer):
     """Jobs (table and detail), submission, services, panels and statistics of one user."""
 
     state = param.ClassSelector(class_=HubState)
-    view = param.Selector(default="Jobs", objects=list(VIEWS), doc="The view the served page shows.")
+    view = param.Selector(default="Jobs", objects=[*VIEWS, *ADMIN_VIEWS], doc="The view the served page shows.")
     refresh_ms = param.Integer(default=2000, bounds=(0, None), doc="Store re-read period; 0 = never.")
     logout_url = param.String(default=None, allow_None=True, doc="Shown as 'sign out' when auth is on.")
 
     def __init__(self, **params) -> None:
         super().__init__(**with_default(params, "state"))
+        self.param.view.objects = self.views = [*VIEWS, *(ADMIN_VIEWS if self.state.admin else ())]
         self.jobs = JobListState(hub_state=self.state)
         self.detail = JobDetailState(hub_state=self.state)
         self.submission = SubmissionState(hub_state=self.state)
@@ -69,6 +75,7 @@ class HubApp(pn.viewable.Viewer):
         self._ticking = False
         self._callback = None
         self._catalogue_read: asyncio.Future | None = None
+        self._sign_in: tuple[auth.AuthContext, str] | None = None
 
     def _build(self, name: str):
         if name == "Jobs":
@@ -82,6 +89,10 @@ class HubApp(pn.viewable.Viewer):
             return ServiceCatalogue(state=self.state)
         if name == "Panels":
             return PanelBrowser(state=self.state)
+        if name == "Settings":
+            return SettingsView(tokens=TokenState(hub_state=self.state, is_admin=admin_check(self.state)))
+        if name == "Admin":  # refused (PermissionError) for a non-admin, however it was asked for
+            return AdminView(admin=AdminState.for_page(self.state), open_jobs=lambda: setattr(self, "view", "Jobs"))
         return StatisticsView(state=self.state)
 
     def _fill_detail(self, slot: pn.Column) -> None:
@@ -152,6 +163,32 @@ class HubApp(pn.viewable.Viewer):
         finally:
             self._ticking = False
 
+    def guard_session(self, sign_in: auth.AuthContext, sid: str) -> None:
+        """End this page when its sign-in ends (logout, user removed, password changed, idle): every
+        periodic tick asks the server's session table first, and a dead session empties the page."""
+        self._sign_in = (sign_in, sid)
+        self.state.bind_session(lambda: sign_in.sessions.alive(sid))
+
+    def _session_alive(self) -> bool:
+        """True while this page's sign-in counts; else the page is emptied and sent to /login."""
+        if self._sign_in is None:
+            return True
+        sign_in, sid = self._sign_in
+        if sign_in.sessions.alive(sid):
+            return True
+        self.stop_refresh()
+        self.state.end_session()
+        self.state.soon(self._end_page)
+        return False
+
+    async def _end_page(self) -> None:
+        self._main.objects = [pn.pane.HTML('<p>Your session has ended. <a href="/login?error=expired">Sign in '
+                                           "again</a>.</p>")]
+        location = pn.state.location
+        if location is not None:  # ``href`` is read-only; a path change with ``reload`` navigates
+            location.reload = True
+            location.param.update(pathname="/login", search="?error=expired")
+
     def _tick_soon(self) -> None:
         """Start :meth:`tick_async` apart from the periodic callback: Bokeh runs a coroutine callback
         holding the session's document lock, so a tick awaiting a busy store would hold back the
@@ -162,7 +199,12 @@ class HubApp(pn.viewable.Viewer):
         """Re-read the store every ``refresh_ms`` (server sessions and live notebooks)."""
         if self.refresh_ms and self._callback is None:
             tick = self._tick_soon if self.state.offload else self.tick
-            self._callback = pn.state.add_periodic_callback(tick, period=self.refresh_ms)
+
+            def guarded() -> None:
+                if self._session_alive():
+                    tick()
+
+            self._callback = pn.state.add_periodic_callback(guarded, period=self.refresh_ms)
 
     def stop_refresh(self) -> None:
         if self._callback is not None:
@@ -200,9 +242,9 @@ class HubApp(pn.viewable.Viewer):
         return super().servable(title=title, location=location, area=area, target=target)
 
     def __panel__(self):
-        tabs = pn.Tabs(*((name, pn.panel(self._view_of(name))) for name in VIEWS), dynamic=True,
+        tabs = pn.Tabs(*((name, pn.panel(self._view_of(name))) for name in self.views), dynamic=True,
                        sizing_mode="stretch_width")
-        tabs.param.watch(lambda e: setattr(self, "view", VIEWS[e.new]), "active")
+        tabs.param.watch(lambda e: setattr(self, "view", self.views[e.new]), "active")
         return pn.Column(pn.pane.HTML(self._who()), note(self.state.param.store_busy, kind="warn"), tabs,
                          sizing_mode="stretch_width")
 
@@ -211,17 +253,23 @@ def create_app(home: str | Path | None = None, *, user: str | None = None, admin
                settings: DashboardSettings | None = None, logout_url: str | None = None) -> HubApp:
     """One session's app for ``user`` (default: the signed-in user, else the CLI's owner).
 
-    In a server session it also starts the store re-read and, once per process, the monitor; the
-    session reads nothing on the event loop (see the module's docstring).
+    In a served page with sign-in on, the user is the one whose session the page's ticket names
+    (:func:`fedimpute.ui.auth.page_session`), never a cookie or a request argument; a page
+    without a live session gets nothing.  A server session also starts the store re-read and,
+    once per process, the monitor; it reads nothing on the event loop (see the module's docstring).
     """
     settings = settings or DashboardSettings.from_env()
     served = _in_server_session()
     runtime = get_runtime(home, monitor_period=settings.monitor_period, start=served)
-    user = user or pn.state.user or None
-    if served and user is None and auth_enabled():  # never fall back to the server's own user
-        raise PermissionError("this dashboard needs a signed-in user")
-    if served and pn.state.user and logout_url is None:
-        logout_url = "/logout"
+    sign_in = auth.current() if served else None
+    session = None
+    if sign_in is not None:
+        session = auth.page_session(pn.state.headers)
+        if session is None:  # never fall back to the server's own user
+            raise PermissionError("this dashboard needs a signed-in user")
+        user, logout_url = session.user, "/logout"
+        account = sign_in.accounts.get(user)
+        admin = bool(account and account.admin) or user in settings.admins
     # served sessions share the catalogue (read in worker threads, short lock wait); a notebook reads its own
     catalogue = runtime.catalogue if served else None
     state = HubState.from_home(runtime.home, user=user, hub=runtime.hub, catalogue=catalogue,
@@ -229,6 +277,8 @@ def create_app(home: str | Path | None = None, *, user: str | None = None, admin
                                offload=served)
     app = HubApp(state=state, refresh_ms=settings.refresh_ms, logout_url=logout_url)
     if served:
+        if session is not None:
+            app.guard_session(sign_in, session.sid)
         app.prefetch()
         pn.state.onload(app.start)
     return app

@@ -38,12 +38,13 @@ def _from_schema(schema, service: ServiceConfig) -> dict[str, list[str]]:
     return choices
 
 
-async def discover_choices(hub: Hub, service: ServiceConfig) -> dict[str, list[str]]:
-    """The options ``service`` accepts; from its app schema when the adapter can read one."""
+async def discover_choices(hub: Hub, service: ServiceConfig, user: str | None = None) -> dict[str, list[str]]:
+    """The options ``service`` accepts; from its app schema (read with ``user``'s token, else the shared
+    one) when the adapter can read one."""
     key = (str(hub.store.home), service.name)
     if key in _cache:
         return _cache[key]
-    async with hub.adapter(service) as adapter:
+    async with hub.adapter(service, token=hub.acting_token(service.name, user)) as adapter:
         read_schema = getattr(adapter, "app_schema", None)
         choices = _from_schema(await read_schema(), service) if read_schema else default_choices(service)
     _cache[key] = choices

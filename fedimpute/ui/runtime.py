@@ -22,6 +22,7 @@ from pathlib import Path
 
 import panel as pn
 
+from fedimpute.credentials import Credentials
 from fedimpute.exceptions import FedImputeError
 from fedimpute.hub import Hub
 from fedimpute.monitor import Monitor, MonitorBusyError
@@ -30,28 +31,18 @@ from fedimpute.store import Store
 from fedimpute.ui.catalogue_cache import CatalogueCache
 from fedimpute.ui.state.hub import SERVED_LOCK_TIMEOUT
 
-__all__ = ["Runtime", "auth_enabled", "get_runtime", "require_sign_in"]
+__all__ = ["Runtime", "get_runtime"]
 
 log = logging.getLogger(__name__)
-_AUTH_KEY = "fedimpute.auth_required"
-
-
-def require_sign_in() -> None:
-    """Mark this server process as one where every page needs a signed-in user."""
-    pn.state.cache[_AUTH_KEY] = True
-
-
-def auth_enabled() -> bool:
-    """Whether pages need a signed-in user (``--basic-auth``/OAuth, or :func:`require_sign_in`)."""
-    return bool(pn.config.basic_auth or pn.config.oauth_provider or pn.state.cache.get(_AUTH_KEY))
 
 
 class Runtime:
     """The Hub, the shared catalogue and the monitor of one home; sweeps never overlap."""
 
-    def __init__(self, home: Path, *, monitor_period: float = 5.0) -> None:
+    def __init__(self, home: Path, *, monitor_period: float = 5.0, environment: bool = True) -> None:
         self.home = home
-        self.hub = Hub(Store(home))
+        # a lab server (environment=False) never lets a token from its own environment act for its users
+        self.hub = Hub(Store(home), Credentials(home, environment=environment))
         self.catalogue = CatalogueCache(Store(home, lock_timeout=SERVED_LOCK_TIMEOUT))
         self.monitor_period = monitor_period
         self.sweeps = 0
@@ -137,13 +128,15 @@ class Runtime:
             await self._monitor.sweep()
 
 
-def get_runtime(home: str | Path | None = None, *, monitor_period: float = 5.0, start: bool = True) -> Runtime:
-    """The Runtime of ``home`` in this process, created (and its monitor started) on first use."""
+def get_runtime(home: str | Path | None = None, *, monitor_period: float = 5.0, start: bool = True,
+                environment: bool = True) -> Runtime:
+    """The Runtime of ``home`` in this process, created (and its monitor started) on first use;
+    ``environment=False`` (a server with accounts) ignores ``FEDIMPUTE_TOKEN_*``."""
     path = home_dir(home)
     key = f"fedimpute.runtime:{path}"
     runtime = pn.state.cache.get(key)
     if runtime is None:
-        runtime = pn.state.cache[key] = Runtime(path, monitor_period=monitor_period)
+        runtime = pn.state.cache[key] = Runtime(path, monitor_period=monitor_period, environment=environment)
     if start:
         runtime.start()
     return runtime

@@ -1,68 +1,84 @@
-"""Serving the dashboard: ``serve_dashboard`` (the ``fedimpute serve`` command) and the setup
-that ``panel serve apps/dashboard.py --setup apps/auth_setup.py`` runs.
+"""Serving the dashboard: ``fedimpute serve`` (:func:`serve_dashboard`) and the set-up that
+``panel serve apps/dashboard.py --setup apps/auth_setup.py --auth-module apps/auth_module.py`` runs.
 
-Sign-in is Panel's basic auth with a users file (``{"alice": "password", ...}``, plaintext,
-so it must be readable by its owner only) and a cookie secret; every signed-in user may open
-the dashboard, and sees only their own jobs (users named in ``admins`` see all of them).
+Both go through :func:`prepare_server`, which fails closed: a home others may write, a users
+file others may read, a missing or short cookie secret, a network address without TLS (unless
+``insecure_http``, for a TLS proxy in front) or without accounts, each stop the server with a
+message saying what to do.  With accounts, every route but ``/login`` and static assets needs a
+signed-in user (:mod:`fedimpute.ui.auth`); without them (one person's loopback server) the page
+is its owner's, whose jobs are those of ``FEDIMPUTE_USER``.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import logging
 import os
-import secrets
 import socket
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import panel as pn
 
+from fedimpute.accounts import Accounts
 from fedimpute.exceptions import UsageError
+from fedimpute.paths import check_home_private, home_dir
+from fedimpute.ui import auth
 from fedimpute.ui.app import create_app
-from fedimpute.ui.runtime import auth_enabled, get_runtime, require_sign_in
+from fedimpute.ui.runtime import get_runtime
 from fedimpute.ui.settings import DashboardSettings
 
-__all__ = ["EXTENSIONS", "authorize", "check_users_file", "configure_server", "resolve_cookie_secret",
-           "serve_dashboard", "websocket_origins"]
+__all__ = ["EXTENSIONS", "ServerAuth", "configure_server", "panel_serve_auth", "prepare_server", "serve_dashboard",
+           "websocket_origins"]
 
 log = logging.getLogger(__name__)
 EXTENSIONS = ("tabulator", "filedropper")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def authorize(user_info: dict | None, path: str) -> bool:
-    """Panel's ``authorize_callback``: with sign-in on, any signed-in user (jobs are scoped per
-    user inside the app); without it (one person's server), everyone who reaches the port."""
-    return bool((user_info or {}).get("user")) or not auth_enabled()
+@dataclass
+class ServerAuth:
+    """What :func:`prepare_server` decided: sign-in (None: one person's loopback server) and TLS."""
+
+    context: auth.AuthContext | None
+    cookie_secret: str | None
+    tls: bool
+
+    def serve_kwargs(self) -> dict:
+        if self.context is None:
+            return {}
+        assert self.cookie_secret is not None
+        return {"auth_provider": auth.FedimputeAuth(self.context), "cookie_secret": self.cookie_secret,
+                "sign_sessions": True, "secret_key": auth.session_key(self.cookie_secret)}
 
 
-def check_users_file(path: str | os.PathLike) -> Path:
-    """The basic-auth users file, checked: it exists, maps names to passwords, and only its owner reads it.
-
-    (Panel takes a ``--basic-auth`` value that is not a file as one password for every user name,
-    so a mistyped path would silently open the dashboard to anyone who knows that "password".)
-    """
-    file = Path(path)
-    if not file.is_file():
-        raise UsageError(f"basic-auth users file {file} does not exist; write a JSON object "
-                         '{"user": "password", ...} there (mode 600)')
-    if file.stat().st_mode & 0o077:
-        raise UsageError(f"{file} holds plaintext passwords and is readable by other users; run `chmod 600 {file}`")
-    try:
-        users = json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{file} is not valid JSON ({exc}); it must map user names to passwords") from None
-    if not isinstance(users, dict) or not users or not all(isinstance(v, str) and v for v in users.values()):
-        raise UsageError(f"{file} must be a JSON object mapping each user name to a non-empty password")
-    return file
-
-
-def resolve_cookie_secret(cookie_secret: str | None) -> str:
-    """The given secret, else ``PANEL_COOKIE_SECRET``, else a random one (sign-ins end with the server)."""
-    secret = cookie_secret or os.environ.get("PANEL_COOKIE_SECRET")
-    if secret:
-        return secret
-    log.warning("no --cookie-secret given: using a random one, so users sign in again after a restart")
-    return secrets.token_urlsafe(32)
+def prepare_server(home: str | os.PathLike | None, *, address: str, tls: bool, insecure_http: bool = False,
+                   create_secret: bool, settings: DashboardSettings | None = None) -> ServerAuth:
+    """Check everything a server on a network must have, and install sign-in for this process."""
+    settings = settings or DashboardSettings.from_env()
+    path = home_dir(home)
+    check_home_private(path)
+    network = address not in LOOPBACK
+    if network and not tls and not insecure_http:
+        raise UsageError(f"refusing to serve on {address} over plain HTTP (passwords would cross the network in "
+                         "clear): give --ssl-certfile and --ssl-keyfile, or --insecure-http when a TLS proxy "
+                         "in front of the server terminates HTTPS")
+    accounts = Accounts(path)
+    if not accounts.exists():
+        if network:
+            raise UsageError(f"refusing to serve on {address} without accounts: add users first with "
+                             "`fedimpute users add NAME [--admin] --password-stdin`")
+        auth.install(None)
+        auth.install_security_headers(tls=tls)
+        return ServerAuth(None, None, tls)
+    accounts.check_private()
+    secret = auth.cookie_secret(path, create=create_secret)
+    sessions = auth.SessionTable(accounts, idle_seconds=settings.session_idle_hours * 3600)
+    context = auth.AuthContext(accounts, sessions, auth.Throttle(window=settings.sign_in_window), secure=tls)
+    auth.install(context)
+    auth.install_security_headers(tls=tls)
+    return ServerAuth(context, secret, tls)
 
 
 def websocket_origins(address: str, port: int) -> list[str]:
@@ -74,46 +90,91 @@ def websocket_origins(address: str, port: int) -> list[str]:
     return sorted(f"{h}:{port}" for h in hosts)
 
 
-def configure_server(settings: DashboardSettings | None = None, home: str | os.PathLike | None = None,
-                     *, auth: bool = False) -> None:
-    """Process-wide setup: the authorization callback and the background monitor (once per home).
+# -- panel serve apps/dashboard.py --setup apps/auth_setup.py --auth-module apps/auth_module.py ------------------
 
-    ``auth`` says sign-in is required; ``panel serve --basic-auth`` is also recognised on its own
-    (its setup script runs before the flag is read, so the callback looks at request time).
-    """
+def _panel_serve_args() -> argparse.Namespace:
+    """The few ``panel serve`` options the set-up must see (the set-up script gets no arguments)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    for flag in ("--address", "--ssl-certfile", "--basic-auth", "--oauth-provider", "--cookie-secret",
+                 "--auth-module"):
+        parser.add_argument(flag)
+    parser.add_argument("--liveness", action="store_true")
+    return parser.parse_known_args(sys.argv[1:])[0]
+
+
+def panel_serve_auth() -> auth.FedimputeAuth:
+    """For ``apps/auth_module.py``: check the home and install sign-in (Bokeh loads it before the set-up)."""
+    args = _panel_serve_args()
+    tls = bool(args.ssl_certfile or os.environ.get("BOKEH_SSL_CERTFILE"))
+    server = prepare_server(None, address=args.address or "127.0.0.1", tls=tls, create_secret=False,
+                            insecure_http=bool(os.environ.get("FEDIMPUTE_INSECURE_HTTP")))
+    if server.context is None:
+        raise UsageError("apps/auth_module.py needs accounts in the home: `fedimpute users add NAME --admin "
+                         "--password-stdin` (or serve without --auth-module on loopback)")
+    return auth.FedimputeAuth(server.context)
+
+
+def configure_server(settings: DashboardSettings | None = None, home: str | os.PathLike | None = None) -> None:
+    """The ``--setup`` of ``panel serve``: refuse what would open the dashboard, then start the monitor."""
     settings = settings or DashboardSettings.from_env()
+    os.umask(0o077)  # as serve_dashboard: nothing this server writes is for others
+    args = _panel_serve_args()
+    if args.basic_auth or args.oauth_provider or os.environ.get("PANEL_BASIC_AUTH") \
+            or os.environ.get("PANEL_OAUTH_PROVIDER"):
+        raise UsageError("--basic-auth and --oauth-provider are not fedimpute's sign-in: add accounts with "
+                         "`fedimpute users add` and serve with --auth-module apps/auth_module.py")
+    if args.cookie_secret:
+        raise UsageError("--cookie-secret is visible to every local user: set FEDIMPUTE_COOKIE_SECRET instead")
+    if args.liveness:
+        raise UsageError("--liveness builds the dashboard for anyone who asks: leave it off")
+    context = auth.current()
+    if Accounts(home_dir(home)).exists():
+        if context is None:
+            raise UsageError("this home has accounts, so sign-in is required: add --auth-module apps/auth_module.py")
+        _require_signed_sessions()
+        pn.config.cookie_secret = auth.cookie_secret(home_dir(home), create=False)
+    else:
+        tls = bool(args.ssl_certfile or os.environ.get("BOKEH_SSL_CERTFILE"))
+        prepare_server(home, address=args.address or "127.0.0.1", tls=tls, create_secret=False,
+                       insecure_http=bool(os.environ.get("FEDIMPUTE_INSECURE_HTTP")), settings=settings)
     pn.extension(*EXTENSIONS)
-    pn.config.authorize_callback = authorize
-    if auth:
-        require_sign_in()
-    get_runtime(home, monitor_period=settings.monitor_period, start=True)
+    get_runtime(home, monitor_period=settings.monitor_period, start=True, environment=auth.current() is None)
 
 
-def serve_dashboard(port: int = 5006, address: str = "127.0.0.1", basic_auth: Path | None = None,
-                    cookie_secret: str | None = None, *, show: bool = False, home: str | os.PathLike | None = None,
-                    admins: list[str] | tuple[str, ...] = (), monitor_period: float | None = None) -> None:
-    """Serve the dashboard at ``http://ADDRESS:PORT/dashboard`` until interrupted (Ctrl-C).
+def _require_signed_sessions() -> None:
+    from bokeh.settings import settings as bokeh_settings
 
-    With ``basic_auth`` (a users file) users sign in and each sees their own jobs; ``admins``
-    (added to ``FEDIMPUTE_ADMINS``) see everyone's.  Without it the page is for the person
-    running the server, whose jobs are those of ``FEDIMPUTE_USER`` (else the login name).
-    """
+    if not bokeh_settings.sign_sessions() or len(bokeh_settings.secret_key_bytes() or b"") < 32:
+        raise UsageError("sign Bokeh's sessions: set BOKEH_SIGN_SESSIONS=yes and BOKEH_SECRET_KEY (32+ random "
+                         "characters) in the environment of `panel serve`, or use `fedimpute serve`, which does it")
+
+
+# -- fedimpute serve -----------------------------------------------------------------------------------------------
+
+def serve_dashboard(port: int = 5006, address: str = "127.0.0.1", *, ssl_certfile: Path | None = None,
+                    ssl_keyfile: Path | None = None, insecure_http: bool = False, show: bool = False,
+                    home: str | os.PathLike | None = None, admins: list[str] | tuple[str, ...] = (),
+                    monitor_period: float | None = None) -> None:
+    """Serve the dashboard at ``http(s)://ADDRESS:PORT/dashboard`` until interrupted (Ctrl-C)."""
     env = DashboardSettings.from_env()
     settings = DashboardSettings(admins=env.admins | frozenset(admins), refresh_ms=env.refresh_ms,
-                                 monitor_period=env.monitor_period if monitor_period is None else monitor_period)
-    if basic_auth is not None:
-        auth = {"basic_auth": str(check_users_file(basic_auth)), "cookie_secret": resolve_cookie_secret(cookie_secret)}
-    else:
-        auth = {"cookie_secret": cookie_secret} if cookie_secret else {}
-        if address not in ("127.0.0.1", "localhost", "::1"):
-            log.warning("serving on %s without --basic-auth: anyone who reaches port %d sees and acts on the "
-                        "jobs of this server's user", address, port)
-    configure_server(settings, home, auth=basic_auth is not None)
-    runtime = get_runtime(home, start=False)
+                                 monitor_period=env.monitor_period if monitor_period is None else monitor_period,
+                                 session_idle_hours=env.session_idle_hours, sign_in_window=env.sign_in_window)
+    if bool(ssl_certfile) != bool(ssl_keyfile):
+        raise UsageError("TLS needs both --ssl-certfile and --ssl-keyfile")
+    os.umask(0o077)  # results, the store's write-ahead log, staging: nothing this server writes is for others
+    server = prepare_server(home, address=address, tls=ssl_certfile is not None, insecure_http=insecure_http,
+                            create_secret=True, settings=settings)
+    pn.extension(*EXTENSIONS)
+    runtime = get_runtime(home, monitor_period=settings.monitor_period, start=True,
+                          environment=server.context is None)
 
     def session():
         return create_app(runtime.home, settings=settings).page()
 
-    log.info("serving the dashboard at http://%s:%d/dashboard", address, port)
+    tls = {"ssl_certfile": str(ssl_certfile), "ssl_keyfile": str(ssl_keyfile)} if ssl_certfile else {}
+    scheme = "https" if tls else "http"
+    log.info("serving the dashboard at %s://%s:%d/dashboard (sign-in %s)", scheme, address, port,
+             "required" if server.context else "off: no accounts in the home")
     pn.serve({"dashboard": session}, port=port, address=address, websocket_origin=websocket_origins(address, port),
-             show=show, title="fedimpute", liveness=True, **auth)
+             show=show, title="fedimpute", **tls, **server.serve_kwargs())

@@ -22,7 +22,9 @@ from tests.conftest import ROOT
 from tests.ui.data import Owners, populate
 from tests.ui.serving import (
     CHROMIUM_ARGS,
+    COOKIE_SECRET,
     Served,
+    add_accounts,
     dashboard_env,
     free_port,
     stop_process_group,
@@ -95,17 +97,18 @@ def serve_app(tmp_path_factory) -> Iterator:
     """Start ``panel serve apps/dashboard.py`` for a home; returns a function, stops them all after."""
     started: list[Served] = []
 
-    def start(home: Path, *, users: dict[str, str] | None = None, **env: str) -> Served:
+    def start(home: Path, *, users: dict[str, str] | None = None, admins: tuple[str, ...] = (), **env: str) -> Served:
+        """``users`` become accounts of the home (``admins`` among them), served with fedimpute's sign-in."""
         port = free_port()
         work = tmp_path_factory.mktemp("served")
         args = [sys.executable, "-m", "panel", "serve", str(ROOT / "apps" / "dashboard.py"), "--port", str(port),
-                "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}", "--liveness",
+                "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}",
                 "--setup", str(ROOT / "apps" / "auth_setup.py"), "--log-level", "warning"]
         if users:
-            users_file = work / "users.json"
-            users_file.write_text(json.dumps(users))
-            users_file.chmod(0o600)
-            args += ["--basic-auth", str(users_file), "--cookie-secret", "test-cookie-secret-0123456789"]
+            add_accounts(home, users, admins)
+            args += ["--auth-module", str(ROOT / "apps" / "auth_module.py")]
+            env = {"FEDIMPUTE_COOKIE_SECRET": COOKIE_SECRET, "BOKEH_SIGN_SESSIONS": "yes",
+                   "BOKEH_SECRET_KEY": COOKIE_SECRET + "-bokeh", **env}
         log = work / "panel.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(args, cwd=ROOT, env=dashboard_env(home, **env), stdout=out,

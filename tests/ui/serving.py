@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass
@@ -16,12 +17,14 @@ from pathlib import Path
 
 import httpx
 
+from fedimpute.accounts import Accounts
 from tests.conftest import ROOT
 
-__all__ = ["CHROMIUM_ARGS", "SCREENSHOTS", "Served", "dashboard_env", "free_port", "login", "screenshot",
-           "stop_process_group", "wait_until_up"]
+__all__ = ["CHROMIUM_ARGS", "COOKIE_SECRET", "SCREENSHOTS", "Served", "add_accounts", "dashboard_env", "free_port",
+           "login", "screenshot", "stop_process_group", "wait_until_up"]
 
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
+COOKIE_SECRET = "test-cookie-secret-0123456789-abcdefghijklmnop"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 
@@ -51,15 +54,15 @@ class Served:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def wait_until_up(proc: subprocess.Popen, base: str, log: Path, timeout: float = 90, *, path: str = "/liveness",
-                  what: str = "panel serve") -> None:
+def wait_until_up(proc: subprocess.Popen, base: str, log: Path, timeout: float = 90, *, path: str = "/favicon.ico",
+                  what: str = "panel serve", verify: bool | ssl.SSLContext = True) -> None:
     """Return once ``base + path`` answers 200; fail with the server's log if it exits or never answers."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
         try:
-            if httpx.get(f"{base}{path}", timeout=2).status_code == 200:
+            if httpx.get(f"{base}{path}", timeout=2, verify=verify).status_code == 200:
                 return
         except httpx.TransportError:
             pass
@@ -86,8 +89,16 @@ def dashboard_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def add_accounts(home: Path, users: dict[str, str], admins: tuple[str, ...] = ()) -> None:
+    """Accounts in ``home`` as `fedimpute users add` makes them (existing names keep theirs)."""
+    accounts = Accounts(home)
+    for name, password in users.items():
+        if accounts.get(name) is None:
+            accounts.add(name, password, admin=name in admins)
+
+
 def login(page, base: str, user: str, password: str) -> None:
-    """Sign in through Panel's basic-auth page, then open the dashboard."""
+    """Sign in through the server's /login page, then open the dashboard."""
     page.goto(f"{base}/dashboard")
     page.locator("input[name=username]").fill(user)
     page.locator("input[name=password]").fill(password)

@@ -19,7 +19,7 @@ from tests.ui.serving import login, screenshot
 pytestmark = pytest.mark.browser
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "engine"
-USERS = {"alice": "pw-alice"}
+USERS = {"alice": "pw-alice-0123"}
 JOB_TIMEOUT_MS = 240_000
 
 

@@ -20,7 +20,7 @@ from tests.ui.serving import login, screenshot
 
 pytestmark = pytest.mark.browser
 
-USERS = {"alice": "pw-alice", "bob": "pw-bob", "carol": "pw-carol"}
+USERS = {"alice": "pw-alice-0123", "bob": "pw-bob-012345", "carol": "pw-carol-0123"}
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_isolation__wrong_password_is_refused(page: Page, world):
     page.locator("input[name=username]").fill("alice")
     page.locator("input[name=password]").fill("not-her-password")
     page.locator("input[name=password]").press("Enter")
-    expect(page.get_by_text("Invalid username or password")).to_be_visible()
+    expect(page.get_by_text("Wrong user name or password.")).to_be_visible()
     screenshot(page, "login-refused")
 
 

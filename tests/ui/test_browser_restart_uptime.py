@@ -19,7 +19,7 @@ from tests.ui.serving import login, screenshot
 
 pytestmark = pytest.mark.browser
 
-USERS = {"alice": "pw-alice"}
+USERS = {"alice": "pw-alice-0123"}
 
 
 @pytest.fixture(scope="module")

@@ -14,45 +14,10 @@ import panel as pn
 import pytest
 
 from fedimpute.exceptions import UsageError
-from fedimpute.ui.runtime import _AUTH_KEY, get_runtime
-from fedimpute.ui.server import authorize, check_users_file, serve_dashboard, websocket_origins
+from fedimpute.ui.runtime import get_runtime
+from fedimpute.ui.server import websocket_origins
 from tests.conftest import ROOT
-from tests.ui.serving import dashboard_env, free_port, stop_process_group, wait_until_up
-
-
-def users_file(tmp_path, content, mode=0o600):
-    path = tmp_path / "users.json"
-    path.write_text(content if isinstance(content, str) else json.dumps(content))
-    path.chmod(mode)
-    return path
-
-
-def test_check_users_file__accepts_a_private_mapping(tmp_path):
-    path = users_file(tmp_path, {"alice": "pw"})
-    assert check_users_file(path) == path
-
-
-@pytest.mark.parametrize(("content", "mode", "message"), [
-    ({"alice": "pw"}, 0o644, "chmod 600"),
-    ("{not json", 0o600, "not valid JSON"),
-    ({"alice": ""}, 0o600, "non-empty password"),
-    (["alice"], 0o600, "mapping each user"),
-])
-def test_check_users_file__refuses_unsafe_or_malformed(tmp_path, content, mode, message):
-    with pytest.raises(UsageError, match=message):
-        check_users_file(users_file(tmp_path, content, mode))
-
-
-def test_check_users_file__missing_file_is_not_taken_as_a_password(tmp_path):
-    with pytest.raises(UsageError, match="does not exist"):
-        check_users_file(tmp_path / "typo.json")
-
-
-def test_authorize__needs_a_user_when_sign_in_is_on(monkeypatch):
-    assert authorize(None, "/dashboard")  # one person's server: no sign-in configured
-    monkeypatch.setitem(pn.state.cache, _AUTH_KEY, True)
-    assert not authorize(None, "/dashboard") and not authorize({"user": ""}, "/dashboard")
-    assert authorize({"user": "alice"}, "/dashboard")
+from tests.ui.serving import add_accounts, dashboard_env, free_port, stop_process_group, wait_until_up
 
 
 def test_websocket_origins__every_name_when_listening_widely():
@@ -111,11 +76,10 @@ async def test_runtime__sweep_never_overlaps_and_survives_errors(home, monkeypat
 
 
 def test_serve_command__dashboard_behind_a_login(tmp_path, home):
-    """We can serve with `fedimpute serve`'s function: anonymous users go to the login page."""
+    """`fedimpute serve`'s function on a home with an account: anonymous users go to the login page."""
     port = free_port()
-    users = users_file(tmp_path, {"alice": "pw-alice"})
-    code = ("from pathlib import Path; from fedimpute.cli.serve import serve; "
-            f"serve(port={port}, basic_auth=Path({str(users)!r}), cookie_secret='s' * 32)")
+    add_accounts(home, {"alice": "pw-alice-0123"})
+    code = f"from fedimpute.cli.serve import serve; serve(port={port})"
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=dashboard_env(home), stdout=out,
@@ -128,14 +92,9 @@ def test_serve_command__dashboard_behind_a_login(tmp_path, home):
         with httpx.Client(base_url=base) as client:
             bad = client.post("/login", data={"username": "alice", "password": "wrong"}, follow_redirects=False)
             assert "error" in bad.headers.get("location", "")
-            client.post("/login", data={"username": "alice", "password": "pw-alice"}, follow_redirects=False)
+            client.post("/login", data={"username": "alice", "password": "pw-alice-0123"}, follow_redirects=False)
             page = client.get("/dashboard")
             assert page.status_code == 200 and "fedimpute" in page.text
     finally:
         stop_process_group(proc)
-
-
-def test_serve_dashboard__refuses_a_missing_users_file(tmp_path):
-    """A mistyped --basic-auth path stops the server instead of becoming a shared password."""
-    with pytest.raises(UsageError, match="does not exist"):
-        serve_dashboard(basic_auth=tmp_path / "nope.json")
+    assert (home / "cookie_secret").stat().st_mode & 0o777 == 0o600  # the first serve made it, owner-only

@@ -1,7 +1,9 @@
 """SubmitForm: files, service(s), panel and options; the pre-flight report comes before submit.
 
 The submit button stays disabled while :attr:`SubmissionState.blockers` names a reason, and
-the reasons are shown next to it, so the user knows what is missing.
+the reasons are shown next to it, so the user knows what is missing.  A service whose terms the
+user has not accepted yet shows them above the button, with the box to tick (service text,
+shown escaped).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import panel as pn
 import param
 
+from fedimpute.exceptions import FedImputeError
 from fedimpute.ui.components._notes import note
 from fedimpute.ui.components.preflight_view import PreflightView
 from fedimpute.ui.state import SubmissionState
@@ -18,6 +21,18 @@ from fedimpute.ui.text import safe_html
 __all__ = ["SubmitForm"]
 
 MAX_UPLOAD = "4000MB"  # FilePond takes KB or MB
+TERMS_CSS = ".fi-terms li {white-space: pre-wrap; margin: 4px 0;}"
+
+
+def terms_html(pending: dict[str, list[str]]) -> str:
+    """The terms still to accept, one list per service; every text escaped."""
+    parts = []
+    for service, texts in pending.items():
+        parts.append(safe_html("<p><b>Terms of {service}</b>: your first job there needs your consent "
+                               "(asked again if the service changes them)</p>", service=service))
+        parts.append('<ul class="fi-terms">' + "".join(safe_html("<li>{text}</li>", text=t) for t in texts)
+                     + "</ul>")
+    return "".join(parts)
 
 
 class SubmitForm(pn.viewable.Viewer):
@@ -38,10 +53,15 @@ class SubmitForm(pn.viewable.Viewer):
         self._progress = pn.indicators.Progress(value=0, max=100, visible=False, sizing_mode="stretch_width",
                                                 height=16)
         self._ready = pn.pane.HTML("", sizing_mode="stretch_width")
+        self._terms = pn.pane.HTML("", stylesheets=[TERMS_CSS], sizing_mode="stretch_width")
+        self._accept = pn.widgets.Checkbox.from_param(sub.param.accept_terms, label="I have read and accept these "
+                                                      "terms", visible=False)
         sub.param.watch(self._update_controls, ["files", "services", "panel", "reports", "checking", "submitting",
-                                                "upload_progress"])
+                                                "upload_progress", "terms", "terms_errors", "accept_terms"])
+        sub.param.watch(self._show_terms, ["services", "terms"])
         sub.param.watch(self._on_services, "services")
         self._update_controls()
+        self._show_terms()
 
     def _widgets(self) -> pn.Column:
         p = self.submission.param
@@ -67,14 +87,23 @@ class SubmitForm(pn.viewable.Viewer):
         self._progress.param.update(value=sub.upload_progress, visible=sub.submitting or sub.upload_progress > 0)
         self._ready.object = safe_html("<i>{text}</i>", text=self._blockers_text())
 
+    def _show_terms(self, *_events) -> None:
+        pending = self.submission.pending_terms
+        self._terms.object = terms_html(pending)
+        self._accept.visible = bool(pending)
+
     async def _on_upload(self, event) -> None:
         if event.new:
             self.submission.add_uploads(dict(event.new))
             await self.submission.run_preflight()
 
     async def _on_services(self, _event) -> None:
-        """New services bring their options and limits: re-check the files for them."""
+        """New services bring their options, limits and terms: re-check the files for them."""
         await self.submission.discover_options()
+        try:
+            await self.submission.load_terms()
+        except FedImputeError as exc:  # the store was busy: the blockers keep saying "wait for the terms"
+            self.submission.message = f"could not read the accepted terms now ({exc}); choose the service again"
         if self.submission.files and self.submission.services:
             await self.submission.run_preflight()
 
@@ -94,6 +123,8 @@ class SubmitForm(pn.viewable.Viewer):
             self._widgets(),
             pn.Row(self._check),
             PreflightView(submission=self.submission),
+            self._terms,
+            self._accept,
             pn.Row(self._submit, self._ready),
             self._progress,
             note(self.submission.param.message),

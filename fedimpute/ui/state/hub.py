@@ -25,8 +25,9 @@ from typing import Any, TypeVar
 
 import param
 
-from fedimpute.exceptions import FedImputeError, JobNotFoundError, StoreError, StoreLockedError
+from fedimpute.exceptions import FedImputeError, StoreError, StoreLockedError
 from fedimpute.hub import Hub
+from fedimpute.job_views import visible_job
 from fedimpute.models import HealthRecord, HealthStatus, Job, ReferencePanel, ServiceConfig, uptime_of, utcnow
 from fedimpute.store import Store
 from fedimpute.ui.catalogue_cache import CatalogueCache
@@ -93,10 +94,25 @@ class HubState(param.Parameterized):
 
     # -- off the event loop ------------------------------------------------------------------
 
+    def bind_session(self, check: Callable[[], bool]) -> None:
+        """Tie this state to a sign-in: ``check()`` (is the session still alive?) is asked before every
+        read and action, so a removed user's open page does nothing more at its next click."""
+        self._session_check = check
+
+    def end_session(self) -> None:
+        self._session_check = lambda: False
+
+    def _require_session(self) -> None:
+        check = getattr(self, "_session_check", None)
+        if check is not None and not check():
+            self._session_check = lambda: False
+            raise PermissionError("your session has ended: sign in again")
+
     async def in_thread(self, read: Callable[..., T], *args: Any) -> T:
         """``read(*args)`` (store work) in a worker thread, so the event loop never waits for DuckDB or
         its lock.  A store held by another process sets ``store_busy`` (and the error propagates: the
         caller keeps what it showed and retries); a read that gets through clears it."""
+        self._require_session()
         return await self.settle(asyncio.to_thread(read, *args))
 
     @staticmethod
@@ -123,6 +139,7 @@ class HubState(param.Parameterized):
         of its own: the Hub's store calls wait up to a minute for the file lock, which on the page's loop
         would freeze every session of the server, and a download may take minutes, which in the shared
         worker threads would hold up the sessions' reads."""
+        self._require_session()
         if not self.offload:
             return await work()
         outcome: concurrent.futures.Future[T] = concurrent.futures.Future()
@@ -159,11 +176,8 @@ class HubState(param.Parameterized):
         return job.owner == self.user
 
     def get_job(self, job_id: str) -> Job:
-        """The job, if this user may see it; another user's job is reported as unknown."""
-        job = self.store.get_job(job_id)
-        if not self.may_see(job):
-            raise JobNotFoundError(f"unknown job {job_id!r}")
-        return job
+        """The job, if this user may see it; another user's job reads exactly as a job that does not exist."""
+        return visible_job(self.store, job_id, user=self.user, admin=self.admin)
 
     # -- the catalogue -----------------------------------------------------------------------
 
@@ -204,9 +218,11 @@ class HubState(param.Parameterized):
             needs = adapter_class(service.protocol).needs_token
         except FedImputeError:
             needs = False
-        if self.hub.credentials.token(service.name) is not None:
-            return "stored"
-        return f"missing: run `fedimpute login {service.name}`" if needs else "not needed"
+        origin = self.hub.credentials.token_owner(service.name, self.user or None)  # this user's, else the lab's
+        if origin is not None:
+            return {"own": "stored", "shared": "the lab's shared token"}.get(origin, "from the environment")
+        return (f"missing: set it in Settings or run `fedimpute login {service.name} --user {self.user}`"
+                if needs else "not needed")
 
     def health_of(self, name: str) -> HealthRecord:
         return self.health.get(name) or HealthRecord(service=name, status=HealthStatus.UNKNOWN, checked_at=None,
@@ -235,7 +251,7 @@ class HubState(param.Parameterized):
 
     async def _check_one(self, name: str) -> tuple[str, str | None]:
         try:
-            _, token = await asyncio.wait_for(self.hub.check_service(name), CHECK_TIMEOUT)
+            _, token = await asyncio.wait_for(self.hub.check_service(name, user=self.user or None), CHECK_TIMEOUT)
         except (TimeoutError, FedImputeError) as exc:
             detail = f"no answer within {CHECK_TIMEOUT:.0f} s" if isinstance(exc, TimeoutError) else str(exc)
             self.hub.store.record_health(HealthRecord(service=name, status=HealthStatus.DOWN, detail=detail))
@@ -254,7 +270,8 @@ class HubState(param.Parameterized):
         errors = []
         try:
             results = await self.run_hub(lambda: asyncio.gather(
-                *(asyncio.wait_for(self.hub.panels(n, refresh=True), CHECK_TIMEOUT) for n in names),
+                *(asyncio.wait_for(self.hub.panels(n, refresh=True, user=self.user or None), CHECK_TIMEOUT)
+                  for n in names),
                 return_exceptions=True))
         finally:
             self.busy = False

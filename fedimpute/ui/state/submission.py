@@ -3,6 +3,11 @@
 The submit button's rule lives here (:attr:`blockers`): files, at least one service, a panel,
 and a pre-flight report for exactly these inputs with no failing check.  Changing any input
 the report depends on drops the report, so a stale "ok" can never enable submission.
+
+Services whose app declares terms (Cloudgene's ``terms_checkbox`` params) ask before a user's
+first job there: the form shows the terms, the user ticks "I accept", and the acceptance is
+recorded per user, service and version of the terms (their SHA-256) when the job is submitted.
+The terms are read again at submission, so a changed text is asked for again.
 Uploaded files are written under ``FEDIMPUTE_HOME/uploads/<user>/``; jobs are recorded for
 the signed-in user.
 """
@@ -21,11 +26,12 @@ import param
 from fedimpute.exceptions import FedImputeError
 from fedimpute.models import Job, ReferencePanel
 from fedimpute.preflight import check_files, run_preflight_for_submit
-from fedimpute.services.base import SubmitOptions
+from fedimpute.services import adapter_class
+from fedimpute.services.base import SubmitOptions, terms_digest
 from fedimpute.ui.options import OPTION_NAMES, default_choices, discover_choices, merge_choices
 from fedimpute.ui.state.hub import HubState
 
-__all__ = ["DEFAULT", "SubmissionState"]
+__all__ = ["DEFAULT", "TERMS_TIMEOUT", "SubmissionState"]
 
 log = logging.getLogger(__name__)
 #: The option value meaning "let the service choose" (not sent).
@@ -33,6 +39,8 @@ DEFAULT = ""
 DEFAULT_LABEL = "(service default)"
 CHECK_COLUMNS = ["service", "file", "check", "status", "message", "fix"]
 _REPORT_INPUTS = ("files", "services", "build", "phasing")
+#: Seconds a service has to answer when its terms are read.
+TERMS_TIMEOUT = 20.0
 
 
 def _safe_part(text: str) -> str:
@@ -60,6 +68,9 @@ class SubmissionState(param.Parameterized):
     upload_progress = param.Integer(default=0, bounds=(0, 100), doc="Upload to the service, percent.")
     submitted = param.List(default=[], item_type=Job, doc="Jobs submitted from this form.")
     message = param.String(default="")
+    terms = param.Dict(default={}, doc="Service -> its terms the user has not accepted yet ([]: none to accept).")
+    terms_errors = param.Dict(default={}, doc="Service -> why its terms could not be read.")
+    accept_terms = param.Boolean(default=False, doc="The user ticked: I accept the terms shown.")
 
     def __init__(self, **params) -> None:
         super().__init__(**params)
@@ -147,7 +158,8 @@ class SubmissionState(param.Parameterized):
         per_service, notes = [], []
         for name in list(self.services):
             try:
-                per_service.append(await asyncio.wait_for(discover_choices(self.hub_state.hub, configs[name]), 20))
+                reading = discover_choices(self.hub_state.hub, configs[name], self.hub_state.user)
+                per_service.append(await asyncio.wait_for(reading, 20))
             except (TimeoutError, FedImputeError) as exc:
                 notes.append(f"could not read the options of {name} ({exc or 'timeout'}); showing the usual ones")
                 per_service.append(default_choices(configs[name]))
@@ -211,11 +223,81 @@ class SubmissionState(param.Parameterized):
             return check_files(files, build=self.build or "auto", phasing=phasing)
         return run_preflight_for_submit(files, service, build=self.build or None, phasing=phasing)
 
+    # -- the services' terms ---------------------------------------------------------------------
+
+    def _declares_terms(self, name: str) -> bool:
+        config = next((s for s in self.hub_state.services if s.name == name), None)
+        try:
+            return config is not None and adapter_class(config.protocol).declares_terms
+        except FedImputeError:
+            return False
+
+    @property
+    def pending_terms(self) -> dict[str, list[str]]:
+        """Selected services whose terms the user has yet to accept, with the texts to show."""
+        return {s: self.terms[s] for s in self.services if self.terms.get(s)}
+
+    async def load_terms(self) -> None:
+        """Read the terms of the selected services that declare some (the Hub's thread) and which
+        versions the user accepted (a worker thread); a changed set of terms to accept un-ticks the box."""
+        names = [s for s in self.services if self._declares_terms(s)]
+        if not names:
+            return
+        hub, user = self.hub_state.hub, self.hub_state.user
+
+        async def read(name: str) -> list[str]:
+            async with hub.adapter(name, token=hub.acting_token(name, user or None)) as adapter:
+                return await adapter.terms()
+
+        results = await self.hub_state.run_hub(lambda: asyncio.gather(
+            *(asyncio.wait_for(read(n), TERMS_TIMEOUT) for n in names), return_exceptions=True))
+        accepted = await self.hub_state.in_thread(self.hub_state.store.accepted_terms, user)
+        terms, errors = dict(self.terms), dict(self.terms_errors)
+        for name, result in zip(names, results, strict=True):
+            errors.pop(name, None)
+            if isinstance(result, BaseException):
+                if not isinstance(result, (TimeoutError, FedImputeError)):
+                    raise result
+                terms.pop(name, None)
+                errors[name] = str(result) or f"no answer within {TERMS_TIMEOUT:.0f} s"
+            else:
+                terms[name] = [] if (name, terms_digest(result)) in accepted else list(result)
+        before = self.pending_terms
+        self.param.update(terms=terms, terms_errors=errors)
+        if self.pending_terms != before:
+            self.accept_terms = False
+
+    def _terms_blockers(self) -> list[str]:
+        reasons = []
+        for name in self.services:
+            if name in self.terms_errors:
+                reasons.append(f"could not read the terms of {name} ({self.terms_errors[name]}): choose the "
+                               "service again once it answers")
+            elif self._declares_terms(name) and name not in self.terms:
+                reasons.append(f"wait for the terms of {name}")
+        pending = self.pending_terms
+        if pending and not self.accept_terms:
+            reasons.append(f"accept the terms of {', '.join(pending)}")
+        return reasons
+
+    async def _record_terms(self, pending: dict[str, list[str]]) -> None:
+        store, user = self.hub_state.store, self.hub_state.user
+
+        def record() -> None:
+            for name, texts in pending.items():
+                store.accept_terms(user, name, terms_digest(texts))
+
+        await self.hub_state.in_thread(record)
+        self.param.update(terms={**self.terms, **dict.fromkeys(pending, [])}, accept_terms=False)
+
     # -- submission ----------------------------------------------------------------------------
 
     @property
     def blockers(self) -> list[str]:
         """Why the form cannot be submitted yet (empty: it can)."""
+        return self._input_blockers() + self._terms_blockers()
+
+    def _input_blockers(self) -> list[str]:
         reasons = []
         if not self.files:
             reasons.append("add input files (.vcf.gz)")
@@ -241,13 +323,18 @@ class SubmissionState(param.Parameterized):
         self.upload_progress = min(100, int(100 * done / total)) if total else 0
 
     async def submit(self) -> list[Job]:
-        """Record and send the job (one per service) for the signed-in user; returns the jobs."""
+        """Record and send the job (one per service) for the signed-in user; returns the jobs.  The
+        terms are read again first: the user accepts what the service says now."""
+        if not self._input_blockers():
+            await self.load_terms()
         if self.blockers:
             self.message = "cannot submit yet: " + "; ".join(self.blockers)
             return []
         hub, owner = self.hub_state.hub, self.hub_state.user
         self.param.update(submitting=True, upload_progress=0, message="")
         try:
+            if pending := self.pending_terms:
+                await self._record_terms(pending)
             files, services, options, reports = list(self.files), list(self.services), self.options(), self.reports
             # the check shown in the form is the one submit relies on (same files, same services); served,
             # the Hub runs off the page's event loop (its store calls may wait for another process's lock)

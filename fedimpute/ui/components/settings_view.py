@@ -1,0 +1,108 @@
+"""SettingsView: the signed-in user's own token for each service (admins: also the lab's shared one).
+
+The page shows only what :class:`~fedimpute.ui.state.tokens.TokenState` says of a token (set,
+valid until ..., or the service's refusal), never the token: the input is a password field,
+emptied the moment the button is pressed, before the service is even asked.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import panel as pn
+import param
+
+from fedimpute.ui.components._notes import note
+from fedimpute.ui.state.hub import with_default
+from fedimpute.ui.state.tokens import TokenState
+from fedimpute.ui.tables import make_table, update_table
+
+__all__ = ["SettingsView", "token_rows"]
+
+SHARED_LABEL = "the lab's shared token (used for everyone without a token of their own)"
+
+
+def token_rows(tokens: TokenState, *, shared: bool) -> pd.DataFrame:
+    """One row per service that needs a token; the shared column only for admins."""
+    columns = ["service", "your token", *(["lab's shared token"] if shared else [])]
+    rows = [[name, tokens.statuses.get(name, "reading ..."),
+             *([tokens.shared_statuses.get(name, "")] if shared else [])] for name in tokens.services]
+    return pd.DataFrame(rows, columns=columns)
+
+
+class SettingsView(pn.viewable.Viewer):
+    """Set, replace or remove a token; each is checked with the service before it is kept."""
+
+    tokens = param.ClassSelector(class_=TokenState)
+
+    def __init__(self, **params) -> None:
+        super().__init__(**with_default(params, "tokens", lambda state: TokenState(hub_state=state)))
+        tokens = self.tokens
+        self._admin = tokens.is_admin is not None
+        self._table = make_table(token_rows(tokens, shared=self._admin), multiline=("your token",))
+        self._service = pn.widgets.Select(label="Service", options=list(tokens.services), width=220)
+        self._token = pn.widgets.PasswordInput(label="API token", placeholder="paste the token from the service's "
+                                               "profile page", width=420)
+        self._shared = pn.widgets.Checkbox(label=SHARED_LABEL, value=False, visible=self._admin)
+        self._save = pn.widgets.Button(label="Save token", color="primary")
+        self._remove = pn.widgets.Button(label="Remove token", color="danger", variant="outline")
+        self._check = pn.widgets.Button(label="Check tokens", color="default")
+        self._save.on_click(self._on_save)
+        self._remove.on_click(self._on_remove)
+        self._check.on_click(self._on_check)
+        tokens.param.watch(self._show, ["services", "statuses", "shared_statuses"])
+        tokens.param.watch(self._on_busy, "busy")
+        if tokens.hub_state.offload:  # a served page: read (and check) off the event loop once it is shown
+            tokens.hub_state.soon(self._refresh)
+        else:
+            tokens.refresh()
+
+    def _show(self, *_events) -> None:
+        update_table(self._table, token_rows(self.tokens, shared=self._admin))
+        names = list(self.tokens.services)
+        if list(self._service.options) != names:
+            chosen = self._service.value if self._service.value in names else next(iter(names), None)
+            self._service.param.update(options=names, value=chosen)
+
+    def _on_busy(self, event) -> None:
+        for button in (self._save, self._remove, self._check):
+            button.disabled = event.new
+
+    async def _guarded(self, work) -> None:
+        """Run one action; a page whose sign-in ended says so instead of failing in the server's log."""
+        try:
+            await work()
+        except PermissionError as exc:
+            self.tokens.param.update(error=str(exc), message="")
+
+    async def _refresh(self) -> None:
+        await self._guarded(self.tokens.refresh_async)
+
+    async def _on_save(self, _event) -> None:
+        value = self._token.value_input or self._token.value
+        self._token.param.update(value="", value_input="")  # never left in the page, whatever happens next
+        service, shared = self._service.value, self._admin and self._shared.value
+        await self._guarded(lambda: self.tokens.save(service, value, shared=shared))
+
+    async def _on_remove(self, _event) -> None:
+        service, shared = self._service.value, self._admin and self._shared.value
+        await self._guarded(lambda: self.tokens.remove(service, shared=shared))
+
+    async def _on_check(self, _event) -> None:
+        await self._refresh()
+
+    def __panel__(self):
+        intro = ("Your own API token for each service: your jobs there are sent with it (else with the lab's shared "
+                 "token, where an admin provides one). A token is checked with the service before it is kept; "
+                 "it is never shown again, not even in part.")
+        return pn.Column(
+            "## Settings",
+            "### Service tokens",
+            pn.pane.HTML(intro, sizing_mode="stretch_width"),
+            self._table,
+            pn.Row(self._service, self._token),
+            self._shared,
+            pn.Row(self._save, self._remove, self._check),
+            note(self.tokens.param.message, kind="ok"),
+            note(self.tokens.param.error, kind="error"),
+            sizing_mode="stretch_width",
+        )
