@@ -97,3 +97,19 @@ def test_users_commands(home, monkeypatch, capsys):
     assert run(capsys, monkeypatch, ["users", "remove", "bob"])[0] == 2
     code, _, err = run(capsys, monkeypatch, ["users", "add", "carol"])
     assert code == 2 and "--password-stdin" in err
+
+
+def test_an_older_hash_is_upgraded_at_sign_in(home):
+    """Hashes made with other argon2 parameters keep working and move to the current ones."""
+    from argon2 import PasswordHasher
+
+    accounts = Accounts(home)
+    accounts.add("alice", PASSWORD)
+    records = json.loads(accounts.path.read_text())
+    records["alice"]["hash"] = PasswordHasher(time_cost=3, memory_cost=65_536, parallelism=4).hash(PASSWORD)
+    accounts.path.write_text(json.dumps(records))
+    stamp = accounts.stamp("alice")
+    assert accounts.verify("alice", PASSWORD)
+    upgraded = json.loads(accounts.path.read_text())["alice"]["hash"]
+    assert upgraded.startswith("$argon2id$v=19$m=47104,t=1,p=1$") and accounts.stamp("alice") == stamp
+    assert accounts.verify("alice", PASSWORD)
