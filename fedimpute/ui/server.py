@@ -23,11 +23,15 @@ import panel as pn
 
 from fedimpute.accounts import Accounts
 from fedimpute.exceptions import UsageError
+from fedimpute.owners import default_owner
 from fedimpute.paths import check_home_private, home_dir
+from fedimpute.store import Store
 from fedimpute.ui import auth
 from fedimpute.ui.app import create_app
+from fedimpute.ui.routes import Viewer, result_routes
 from fedimpute.ui.runtime import get_runtime
 from fedimpute.ui.settings import DashboardSettings
+from fedimpute.ui.state.hub import SERVED_LOCK_TIMEOUT
 
 __all__ = ["EXTENSIONS", "ServerAuth", "configure_server", "panel_serve_auth", "prepare_server", "serve_dashboard",
            "websocket_origins"]
@@ -172,9 +176,27 @@ def serve_dashboard(port: int = 5006, address: str = "127.0.0.1", *, ssl_certfil
     def session():
         return create_app(runtime.home, settings=settings).page()
 
+    routes = result_routes(Viewer(Store(runtime.home, lock_timeout=SERVED_LOCK_TIMEOUT),
+                                  viewer_of(server.context, settings)))
+
     tls = {"ssl_certfile": str(ssl_certfile), "ssl_keyfile": str(ssl_keyfile)} if ssl_certfile else {}
     scheme = "https" if tls else "http"
     log.info("serving the dashboard at %s://%s:%d/dashboard (sign-in %s)", scheme, address, port,
              "required" if server.context else "off: no accounts in the home")
     pn.serve({"dashboard": session}, port=port, address=address, websocket_origin=websocket_origins(address, port),
-             show=show, title="fedimpute", **tls, **server.serve_kwargs())
+             show=show, title="fedimpute", extra_patterns=routes, **tls, **server.serve_kwargs())
+
+
+def viewer_of(context: auth.AuthContext | None, settings: DashboardSettings):
+    """Who a plain HTTP request (a result download) comes from: the signed-in user and whether they
+    are an admin; without accounts, the server's own user (``FEDIMPUTE_USER``), no admin."""
+    def user_of(handler) -> tuple[str, bool] | None:
+        if context is None:
+            return default_owner(), False
+        session = context.session_of(handler)
+        if session is None:
+            return None
+        account = context.accounts.get(session.user)
+        return session.user, bool(account and account.admin) or session.user in settings.admins
+
+    return user_of

@@ -6,12 +6,14 @@ process group: its workers would outlive a plain kill and keep the port and the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import ssl
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from fedimpute.accounts import Accounts
 from tests.conftest import ROOT
 
 __all__ = ["CHROMIUM_ARGS", "COOKIE_SECRET", "SCREENSHOTS", "Served", "add_accounts", "dashboard_env", "free_port",
-           "login", "screenshot", "stop_process_group", "wait_until_up"]
+           "login", "screenshot", "signed_in", "stop_process_group", "wait_until_up"]
 
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 COOKIE_SECRET = "test-cookie-secret-0123456789-abcdefghijklmnop"
@@ -95,6 +97,15 @@ def add_accounts(home: Path, users: dict[str, str], admins: tuple[str, ...] = ()
     for name, password in users.items():
         if accounts.get(name) is None:
             accounts.add(name, password, admin=name in admins)
+
+
+@contextlib.contextmanager
+def signed_in(base: str, user: str, password: str, **client: object) -> Iterator[httpx.Client]:
+    """An HTTP client signed in through POST /login (the session cookie kept by the client)."""
+    with httpx.Client(base_url=base, **client) as session:  # type: ignore[arg-type]
+        answer = session.post("/login", data={"username": user, "password": password}, follow_redirects=False)
+        assert answer.status_code == 302 and "fedimpute_session" in session.cookies, answer
+        yield session
 
 
 def login(page, base: str, user: str, password: str) -> None:

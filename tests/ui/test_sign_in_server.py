@@ -24,7 +24,7 @@ from tornado.websocket import websocket_connect
 from fedimpute.accounts import Accounts
 from fedimpute.cli import main
 from tests.conftest import ROOT
-from tests.ui.serving import add_accounts, dashboard_env, free_port, stop_process_group, wait_until_up
+from tests.ui.serving import add_accounts, dashboard_env, free_port, signed_in, stop_process_group, wait_until_up
 
 USERS = {"alice": "pw-alice-0123", "bob": "pw-bob-012345", "carol": "pw-carol-0123"}
 
@@ -51,12 +51,8 @@ def server(tmp_path_factory):
     stop_process_group(proc)
 
 
-@contextlib.contextmanager
-def signed_in(base: str, user: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base) as client:
-        answer = client.post("/login", data={"username": user, "password": USERS[user]}, follow_redirects=False)
-        assert answer.status_code == 302 and "fedimpute_session" in client.cookies
-        yield client
+def as_user(base: str, user: str):
+    return signed_in(base, user, USERS[user])
 
 
 def refused(answer: httpx.Response) -> bool:
@@ -87,7 +83,7 @@ def test_a_forged_bokeh_session_token_is_refused(server):
     base, _, _ = server
     forged = generate_jwt_token(generate_session_id(signed=False), signed=False,
                                 extra_payload={"cookies": {"is_guest": "1"}, "headers": {}, "arguments": {}})
-    with signed_in(base, "bob") as bob:
+    with as_user(base, "bob") as bob:
         answer = bob.get("/dashboard", params={"bokeh-token": forged}, follow_redirects=False)
         assert answer.status_code == 403
 
@@ -113,7 +109,7 @@ def test_a_forged_bokeh_session_token_is_refused(server):
 
 def test_the_page_carries_no_request_cookie(server):
     base, _, _ = server
-    with signed_in(base, "alice") as alice:
+    with as_user(base, "alice") as alice:
         alice.cookies.set("tracker", "visible-to-scripts?")
         page = alice.get("/dashboard")
         assert page.status_code == 200
@@ -137,7 +133,7 @@ def test_cookie_flags_and_security_headers(server):
 
 def test_logout_ends_the_session_on_the_server(server):
     base, _, _ = server
-    with signed_in(base, "alice") as alice:
+    with as_user(base, "alice") as alice:
         copied = alice.cookies["fedimpute_session"]
         alice.get("/logout", follow_redirects=False)
     assert refused(httpx.get(f"{base}/dashboard", cookies={"fedimpute_session": copied}, follow_redirects=False))
@@ -147,7 +143,7 @@ def test_a_removed_user_or_changed_password_ends_sessions(server):
     base, home, _ = server
     add_accounts(home, {"dave": "pw-dave-0123", "erin": "pw-erin-0123"})
     USERS.update(dave="pw-dave-0123", erin="pw-erin-0123")
-    with signed_in(base, "dave") as dave, signed_in(base, "erin") as erin:
+    with as_user(base, "dave") as dave, as_user(base, "erin") as erin:
         assert dave.get("/dashboard").status_code == 200
         Accounts(home).remove("dave")  # as `fedimpute users remove dave` in another process
         Accounts(home).set_password("erin", "a brand new password")
