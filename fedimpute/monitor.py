@@ -31,6 +31,7 @@ import httpx
 
 from fedimpute._http import USER_AGENT
 from fedimpute.exceptions import (
+    ArchiveError,
     AuthenticationError,
     FedImputeError,
     MaintenanceError,
@@ -368,13 +369,16 @@ class Monitor(Upkeep):
             result.changed += 1
 
     async def _download(self, row: Row, result: SweepResult) -> None:
-        """Fetch a completed job's results; a failure is retried later, deleted results are final."""
+        """Fetch a completed job's results; a failure is retried later.  Deleted results are final, and
+        so is an archive refused when unpacked (a limit, a colliding name, a wrong password): retrying
+        cannot change it, and each try would hash every file again; `results download` tries by hand."""
         job_id = row["job_id"]
         try:
             await self.hub.download_results(job_id)
         except FedImputeError as exc:
-            expired = isinstance(exc, ResultsExpiredError)
-            self.store.set_tracking(job_id, results_state="expired" if expired else None, results_error=str(exc),
+            final = "expired" if isinstance(exc, ResultsExpiredError) else "refused" \
+                if isinstance(exc, ArchiveError) else None
+            self.store.set_tracking(job_id, results_state=final, results_error=str(exc),
                                     next_poll_at=utcnow() + timedelta(seconds=backoff(2, 30)))
             result.errors += 1
             result.messages.append(f"{job_id}: results: {exc}")

@@ -4,6 +4,10 @@ A file already downloaded and still matching its recorded SHA-256 is never fetch
 again (services count every GET against a small quota).  ``.md5`` sidecars, where the
 service lists them, are checked against the data file.  Archives are opened with the
 password given, else ``FEDIMPUTE_PASSWORD_<JOBID>``, else the one in the secret store.
+
+An archive refused on extraction (unsafe or colliding member, over a size limit) stays on
+disk as downloaded and still verified, and its folder is left as it was, so calling this
+again raises the same error without a request to the service.
 """
 
 from __future__ import annotations
@@ -116,14 +120,17 @@ async def download_results(jobs: JobLifecycle, job_id: str, dest: Path | None = 
         local = await _fetch(jobs, job_id, dest, progress)
     _verify_sidecars(local)
     secret = _password(jobs, job_id, password)
+    records = jobs.store.result_files(job_id)
+    downloaded = {*local.values(), *(Path(r.path) for r in records if r.path)}
     out = []
-    for record in jobs.store.result_files(job_id):
+    for record in records:
         if record.name not in local:
             continue
         extracted: list[str] = []
         if record.name.endswith(".zip"):
             folder = safe_join(dest, record.name).parent
-            extracted = [str(p) for p in extract_archive(local[record.name], folder, secret)]
+            # no member may replace a downloaded file: it would fail its hash check and be fetched again
+            extracted = [str(p) for p in extract_archive(local[record.name], folder, secret, protected=downloaded)]
         out.append({"name": record.name, "size": record.size, "sha256": record.sha256, "path": record.path,
                     "extracted": extracted})
     return out

@@ -77,6 +77,19 @@ async def test_watch__completes_and_downloads(hub, cloudgene_sim, vcf):
     assert all(n == len(jobs) for n in cloudgene_sim.download_gets.values())  # one GET per file and job
 
 
+async def test_watch__an_archive_refused_when_unpacked_is_not_fetched_again(hub, cloudgene_sim, vcf):
+    """A wrong result password (as for any refusal when unpacking) is final for the monitor: it says
+    so, and later sweeps neither download nor hash the files again."""
+    job = await hub.submit([vcf], "sim", OPTS, owner="t")
+    hub.credentials.set_password(job.job_id, "not-the-password-the-service-used")
+    monitor = Monitor(hub)
+    await asyncio.wait_for(monitor.watch(tick=0.1), timeout=60)
+    tracking = hub.store.tracking(job.job_id)
+    assert tracking["results_state"] == "refused" and "password" in tracking["results_error"]
+    gets = dict(cloudgene_sim.download_gets)
+    assert (await monitor.sweep()).requests == 0 and dict(cloudgene_sim.download_gets) == gets
+
+
 @pytest.mark.parametrize("fault", [
     Fault(r"^/api/v2/jobs", "status", times=3, status=500),
     Fault(r"^/api/v2/jobs", "html", times=3),
