@@ -13,41 +13,52 @@ leak credentials, so after export:
 * every secret fedimpute knows (service tokens from the environment or the secret store,
   result passwords of the store's jobs) is replaced by ``***``.
 
-The markdown helpers below keep the notebook's cells short.  nbformat, nbclient and
-nbconvert are imported inside the functions (they come with the ``report`` extra).
+Whose jobs: a report covers one owner's jobs (``owner``, else ``FEDIMPUTE_USER``, else the
+login name), or every owner's with ``all_owners``; named jobs must belong to that scope, and the
+service statistics inside count the scope's jobs only, so nobody's jobs leak into another's
+report.  Values from users and services are escaped where the tables are built
+(:mod:`fedimpute.report_tables`), and markdown outputs are re-rendered with raw HTML escaped and
+``javascript:`` links cut before export (:func:`safe_markdown_outputs`), so no script from data
+can run in the page.
+
+nbformat, nbclient and nbconvert are imported inside the functions (they come with the
+``report`` extra).
 """
 
 from __future__ import annotations
 
-import math
+import html as htmllib
 import os
 import re
 import tempfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from fedimpute.exceptions import FedImputeError, UsageError
+from fedimpute.exceptions import FedImputeError, JobNotFoundError, UsageError
 from fedimpute.offline_css import inline_panel_css
-from fedimpute.quality.bins import bin_label
 from fedimpute.redaction import MASK
+from fedimpute.report_tables import quality_markdown
 
 __all__ = [
     "REPORT_NOTEBOOK",
-    "comparison_markdown",
+    "ReportScope",
+    "build_report",
     "default_report_jobs",
     "execute_notebook",
     "export_html",
     "inject_parameters",
-    "job_times_markdown",
-    "jobs_markdown",
     "known_secrets",
     "offline_html",
     "quality_markdown",
     "redact_secrets",
     "render_report",
     "report_notebook_path",
+    "report_scope",
+    "safe_markdown_outputs",
 ]
 
 REPORT_NOTEBOOK = "03-report.ipynb"
@@ -138,6 +149,7 @@ def export_html(nb: Any, *, title: str = "fedimpute report", show_code: bool = F
 
     _, _, nbconvert = _import_notebook_stack()
     nb.metadata["title"] = title
+    safe_markdown_outputs(nb)
     for cell in nb.cells:  # outputs with nothing to show (extension loaders) only make nbconvert warn
         if cell.cell_type == "code":
             cell.outputs = [
@@ -152,6 +164,23 @@ def export_html(nb: Any, *, title: str = "fedimpute report", show_code: bool = F
     )
     html, _ = exporter.from_notebook_node(nb)
     return str(html)
+
+
+def safe_markdown_outputs(nb: Any) -> int:
+    """Render every ``text/markdown`` output to HTML with raw HTML escaped and harmful link targets
+    (``javascript:``, ``data:`` ...) cut, in place; return how many.  nbconvert's own rendering leaves
+    both live, so a value that reached a markdown output could run script in the exported page."""
+    import mistune
+
+    render = mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])
+    done = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = output.get("data", {})
+            if "text/markdown" in data:
+                data["text/html"] = str(render(data.pop("text/markdown")))
+                done += 1
+    return done
 
 
 def offline_html(html: str) -> tuple[str, list[str]]:
@@ -195,149 +224,102 @@ def redact_secrets(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class ReportScope:
+    """Whose jobs a report covers (``owner`` None: every owner's), the jobs it reports, and the jobs
+    its service statistics count (every job of the scope)."""
+
+    owner: str | None
+    job_ids: list[str]
+    scope_ids: list[str]
+
+    @property
+    def title(self) -> str:
+        whose = f"jobs of {self.owner}" if self.owner is not None else "jobs of every owner"
+        return "fedimpute report: " + (", ".join(self.job_ids) if self.job_ids else f"no {whose}")
+
+
+def report_scope(store: Any, job_ids: Sequence[str], *, owner: str | None = None, all_owners: bool = False,
+                 limit: int = 5) -> ReportScope:
+    """The jobs a report covers: ``job_ids``, else the ``limit`` newest completed ones of the scope.
+
+    The scope is ``owner`` (else ``FEDIMPUTE_USER``, else the login name) or, with ``all_owners``, every
+    owner.  A named job outside the scope is refused like a missing one (a dashboard must not learn
+    that another user's job exists)."""
+    from fedimpute.owners import default_owner
+
+    if owner and all_owners:
+        raise UsageError("give --owner USER or --all-owners, not both")
+    who = None if all_owners else default_owner(owner)
+    scope = [j.job_id for j in store.list_jobs(owner=who)]
+    known = set(scope)
+    for job_id in job_ids:
+        if who is None:
+            store.get_job(job_id)  # unknown ids fail before a kernel starts
+        elif job_id not in known:
+            raise JobNotFoundError(f"no job {job_id} of {who} in this store; check the id with `fedimpute jobs "
+                                   "list`, name its owner with --owner USER, or give --all-owners")
+    chosen = list(dict.fromkeys(job_ids)) or default_report_jobs(store, limit, owner=who)
+    return ReportScope(owner=who, job_ids=chosen, scope_ids=scope)
+
+
+def default_report_jobs(store: Any, limit: int = 5, *, owner: str | None = None) -> list[str]:
+    """The newest completed jobs (at most ``limit``) of ``owner`` (None: of every owner): what a report
+    shows when no job is named."""
+    from fedimpute.models import JobStatus
+
+    return [j.job_id for j in store.list_jobs(status=JobStatus.COMPLETED, owner=owner, limit=limit)]
+
+
 def render_report(
     job_ids: Sequence[str],
     out: Path,
     *,
     home: Path | None = None,
+    owner: str | None = None,
+    all_owners: bool = False,
     timeout: int = 900,
     show_code: bool = False,
 ) -> Path:
-    """Execute the report notebook for ``job_ids`` (empty: the latest completed jobs) and write a
-    self-contained, offline, secret-free HTML file to ``out``."""
+    """Execute the report notebook for ``job_ids`` (empty: the latest completed jobs of the scope, see
+    :func:`report_scope`) and write a self-contained, offline, secret-free HTML file to ``out``."""
     from fedimpute.paths import home_dir
     from fedimpute.store import Store
 
     home = home_dir(home)
-    store = Store(home)
-    for job_id in job_ids:
-        store.get_job(job_id)  # unknown ids fail before a kernel starts
     out = Path(out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"--out must name an .html file, got {out}")
-    nb = execute_notebook(
-        report_notebook_path(), {"job_ids": list(job_ids)}, timeout=timeout, env={"FEDIMPUTE_HOME": str(home)}
-    )
-    html, _ = offline_html(export_html(nb, title=_title(job_ids), show_code=show_code))
+    scope = report_scope(Store(home), job_ids, owner=owner, all_owners=all_owners)
+    parameters = {"job_ids": scope.job_ids, "owner": scope.owner, "all_owners": scope.owner is None}
+    nb = execute_notebook(report_notebook_path(), parameters, timeout=timeout, env={"FEDIMPUTE_HOME": str(home)})
+    html, _ = offline_html(export_html(nb, title=scope.title, show_code=show_code))
     html, _ = inline_panel_css(html)
-    html = redact_secrets(html, known_secrets(home))
+    secrets = known_secrets(home)
+    html = redact_secrets(html, [*secrets, *(htmllib.escape(s) for s in secrets)])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     return out
 
 
-def _title(job_ids: Sequence[str]) -> str:
-    return "fedimpute report: " + (", ".join(job_ids) if job_ids else "latest jobs")
+def build_report(home: Path | None, job_ids: Sequence[str], *, owner: str | None, all_owners: bool,
+                 out: Path | None = None, timeout: int = 900) -> Path:
+    """The offline HTML report for a dashboard user: :func:`render_report` written to ``out``, else to a
+    new file in ``<home>/reports/`` (the home is private to its owner); returns its path.  The caller
+    passes the signed-in user as ``owner`` (``all_owners`` for an admin's choice) and deletes the file
+    once it is sent."""
+    from fedimpute.paths import home_dir
 
-
-# -- markdown for the notebook --------------------------------------------------------------
-
-
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value).replace("|", "\\|")
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def jobs_markdown(store: Any, job_ids: Sequence[str]) -> str:
-    """The jobs of the report: id, name, service, panel, status, times (UTC)."""
-    rows = []
-    for job_id in job_ids:
-        j = store.get_job(job_id)
-        rows.append(
-            (
-                j.job_id,
-                j.name or "",
-                j.service,
-                j.panel or "",
-                j.status.value,
-                f"{j.created_at:%Y-%m-%d %H:%M}",
-                f"{j.finished_at:%Y-%m-%d %H:%M}" if j.finished_at else "–",
-            )
-        )
-    return _table(("job", "name", "service", "panel", "status", "created", "finished"), rows)
-
-
-def quality_markdown(doc: dict[str, Any]) -> str:
-    """A job's quality document as tables: MAF bins, then typed/imputed and chromosomes when present."""
-    parts = [
-        f"**{doc['variants']:,} variants with an R²**",
-        _table(
-            ("MAF bin", "variants", "mean R²", "R² ≥ 0.3", "R² ≥ 0.8"),
-            [
-                (bin_label(i), b["n"], b["mean_r2"], b["frac_r2_ge_0_3"], b["frac_r2_ge_0_8"])
-                for i, b in enumerate(doc["bins"])
-            ],
-        ),
-    ]
-    if doc.get("by_status"):
-        parts.append(
-            _table(
-                ("variants", "n", "mean R²", "R² ≥ 0.3", "R² ≥ 0.8"),
-                [
-                    (s["status"], s["n"], s["mean_r2"], s["frac_r2_ge_0_3"], s["frac_r2_ge_0_8"])
-                    for s in doc["by_status"]
-                ],
-            )
-        )
-    parts.append(
-        _table(
-            ("chromosome", "variants", "mean R²"),
-            [(c["chromosome"], c["n"], c["mean_r2"]) for c in doc["chromosomes"]],
-        )
-    )
-    return "\n\n".join(parts)
-
-
-def comparison_markdown(cmp: dict[str, Any]) -> str:
-    """Shared-variant comparison: counts, mean R² per bin and job, pairwise agreement."""
-    jobs = cmp["jobs"]
-    counts = _table(
-        ("job", "variants", "only in this job"), [(j, cmp["variants"][j], cmp["only"][j]) for j in jobs]
-    )
-    bins = _table(
-        ("MAF bin", "shared variants", *(f"mean R² {j}" for j in jobs)),
-        [(bin_label(i), b["n"], *(b["mean_r2"][j] for j in jobs)) for i, b in enumerate(cmp["bins"])],
-    )
-    pairs = _table(
-        ("job A", "job B", "shared", "R² correlation", "mean R² A − B"),
-        [(p["a"], p["b"], p["n"], p["r2_correlation"], p["mean_r2_difference"]) for p in cmp["pairs"]],
-    )
-    return f"**{cmp['shared']:,} variants shared by all jobs**\n\n{counts}\n\n{bins}\n\n{pairs}"
-
-
-def job_times_markdown(stats: dict[str, Any]) -> str:
-    """Queue, run and turnaround minutes per job (from :func:`fedimpute.quality.job_statistics`)."""
-
-    def minutes(x: Any) -> float | None:
-        return None if x is None or math.isnan(float(x)) else float(x) / 60.0
-
-    rows = [
-        (
-            stats["job_id"][i],
-            stats["service"][i],
-            str(stats["status"][i]),
-            minutes(stats["queue_seconds"][i]),
-            minutes(stats["run_seconds"][i]),
-            minutes(stats["turnaround_seconds"][i]),
-        )
-        for i in range(len(stats["job_id"]))
-    ]
-    return _table(("job", "service", "status", "queued (min)", "running (min)", "turnaround (min)"), rows)
-
-
-def default_report_jobs(store: Any, limit: int = 5) -> list[str]:
-    """The newest completed jobs (at most ``limit``): what a report shows when no job is named."""
-    from fedimpute.models import JobStatus
-
-    return [j.job_id for j in store.list_jobs(status=JobStatus.COMPLETED, limit=limit)]
+    if out is not None:
+        return render_report(job_ids, out, home=home, owner=owner, all_owners=all_owners, timeout=timeout)
+    folder = home_dir(home) / "reports"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    who = re.sub(r"[^A-Za-z0-9._-]+", "_", "all-owners" if all_owners else owner or "owner")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    fd, name = tempfile.mkstemp(prefix=f"report-{who}-{stamp}-", suffix=".html", dir=folder)
+    os.close(fd)
+    try:
+        return render_report(job_ids, Path(name), home=home, owner=owner, all_owners=all_owners, timeout=timeout)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)  # no empty report left behind
+        raise

@@ -70,15 +70,31 @@ def quality(
 
 def report(
     job_ids: Annotated[
-        list[str] | None, typer.Argument(help="Jobs to report (default: the newest completed ones).")
+        list[str] | None,
+        typer.Argument(help="Jobs to report (default: the owner's newest completed ones)."),
     ] = None,
     out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = ...,  # type: ignore[assignment]
+    owner: Annotated[
+        str | None,
+        typer.Option("--owner", help="Whose jobs: named, listed and counted in the statistics (default: "
+                     "FEDIMPUTE_USER, else your login name)."),
+    ] = None,
+    all_owners: Annotated[
+        bool, typer.Option("--all-owners", help="Every owner's jobs, statistics included (not with --owner).")
+    ] = False,
     show_code: Annotated[bool, typer.Option("--show-code", help="Keep the notebook's code cells.")] = False,
     timeout: Annotated[int, typer.Option("--timeout", help="Seconds allowed per notebook cell.")] = 900,
 ) -> None:
-    """A self-contained HTML report (quality, comparison, job statistics) that renders offline."""
+    """A self-contained HTML report (quality, comparison, job statistics) that renders offline.
+
+    It covers one owner's jobs, or every owner's with --all-owners: other users' jobs never appear in it,
+    not even in the statistics."""
+    from fedimpute.exceptions import UsageError
     from fedimpute.report import render_report
 
+    if owner and all_owners:  # before a kernel starts
+        raise UsageError("give --owner USER or --all-owners, not both")
     err.print("running the report notebook…", markup=False)
-    path = render_report(job_ids or [], out_file, timeout=timeout, show_code=show_code)
+    path = render_report(job_ids or [], out_file, owner=owner, all_owners=all_owners, timeout=timeout,
+                         show_code=show_code)
     out.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", markup=False)

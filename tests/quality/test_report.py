@@ -1,24 +1,26 @@
-"""The HTML report: parameters injected, remote scripts and secrets removed, the commands."""
+"""The HTML report: parameters injected, remote scripts and secrets removed, values escaped, one owner's
+jobs (or every owner's when asked), the commands."""
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
 from fedimpute.exceptions import FedImputeError, JobNotFoundError, UsageError
 from fedimpute.report import (
-    comparison_markdown,
     inject_parameters,
-    jobs_markdown,
     known_secrets,
     offline_html,
     quality_markdown,
     redact_secrets,
     render_report,
     report_notebook_path,
+    report_scope,
 )
+from fedimpute.report_tables import comparison_html, jobs_html, quality_html
 from tests.quality.jobs import add_job, add_timed_job
 
 nbformat = pytest.importorskip("nbformat")
@@ -112,17 +114,67 @@ def test_notebooks__clean_and_parameterised():
     assert len(tagged) == 1 and tagged[0].source.startswith("job_ids = []")
 
 
-def test_markdown__tables(store, known_files):
+def test_tables__values_escaped(store, known_files):
     from fedimpute.quality import compare_jobs, job_quality_details
 
-    a, b = add_job(store, known_files["info"], name="a|b"), add_job(store, known_files["minimac4-dose"])
-    jobs = jobs_markdown(store, [a])
-    assert f"| {a} | a\\|b | local | sim | completed |" in jobs
-    q = quality_markdown(job_quality_details(store, a))
-    assert "**12 variants with an R²**" in q and "| [0.05, 0.5] | 5 | 0.525 | 0.800 | 0.200 |" in q
-    assert "| typed | 2 | 0.625 |" in q and "| X | 1 | 0.500 |" in q
-    c = comparison_markdown(compare_jobs(store, [a, b]))
-    assert "**12 variants shared by all jobs**" in c and f"| {a} | {b} | 12 | 1.000 | 0.000 |" in c
+    a = add_job(store, known_files["info"], name=EVIL_NAME)
+    b = add_job(store, known_files["minimac4-dose"])
+    jobs = jobs_html(store, [a])
+    assert "<img" not in jobs and f"<td>{a}</td><td>{EVIL_ESCAPED}</td><td>tester</td><td>local</td>" in jobs
+    q = quality_html(job_quality_details(store, a), a)
+    assert "<strong>12 variants with an R²</strong>" in q
+    assert "<tr><td>[0.05, 0.5]</td><td>5</td><td>0.525</td><td>0.800</td><td>0.200</td></tr>" in q
+    assert "<td>typed</td><td>2</td><td>0.625</td>" in q and "<td>X</td><td>1</td><td>0.500</td>" in q
+    c = comparison_html(compare_jobs(store, [a, b]))
+    assert "12 variants shared by all jobs" in c and f"<td>{a}</td><td>{b}</td><td>12</td><td>1.000</td>" in c
+
+
+def test_quality_markdown__cells_cannot_become_markup():
+    """The markdown kept for notebooks: a chromosome named like HTML, a link or a cell break stays text."""
+    import mistune
+
+    doc = {"variants": 1, "bins": [], "chromosomes": [
+        {"chromosome": "<img src=x onerror=alert(1)>", "n": 1, "mean_r2": 0.5},
+        {"chromosome": "[x](javascript:alert(2)) a|b *c* &amp;", "n": 2, "mean_r2": None}]}
+    md = quality_markdown(doc)
+    page = mistune.create_markdown(escape=False, plugins=["table"])(md)  # as nbconvert renders it: HTML live
+    assert "<img" not in page and "<a " not in page and "<em>" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "[x](javascript:alert(2)) a|b *c* &amp;amp;" in page
+
+
+def test_export__markdown_outputs_rendered_without_live_html(tmp_path):
+    """nbconvert would keep raw HTML and javascript: links of a markdown output live; the export escapes them."""
+    from fedimpute.report import export_html
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("display(Markdown(name))")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": (
+        f"**job** {EVIL_NAME} <script>window.__y=1</script> [open](javascript:window.__z=1)\n\n| a |\n|---|\n| b |"
+    )})]
+    nb.cells.append(cell)
+    html = export_html(nb)
+    assert EVIL_NAME not in html and "<script>window.__y" not in html and "javascript:" not in html
+    assert EVIL_ESCAPED in html and "&lt;script&gt;window.__y=1&lt;/script&gt;" in html
+    assert "<strong>job</strong>" in html and "<td>b</td>" in html  # markdown itself still renders
+
+
+def test_report_scope__owner_env_all_owners(store, monkeypatch):
+    mine = _job(store, "tester", "mine")
+    bobs = _job(store, "bob", "bob's")
+    assert report_scope(store, []).job_ids == [mine]  # FEDIMPUTE_USER=tester (conftest)
+    monkeypatch.setenv("FEDIMPUTE_USER", "bob")
+    scope = report_scope(store, [])
+    assert (scope.owner, scope.job_ids, scope.scope_ids) == ("bob", [bobs], [bobs])
+    assert report_scope(store, [], owner="tester").job_ids == [mine]
+    every = report_scope(store, [], all_owners=True)
+    assert every.owner is None and set(every.job_ids) == set(every.scope_ids) == {mine, bobs}
+    assert report_scope(store, [mine], all_owners=True).job_ids == [mine]
+    with pytest.raises(JobNotFoundError, match=f"no job {mine} of bob in this store.*--all-owners"):
+        report_scope(store, [mine])  # another owner's job: refused like a missing one
+    with pytest.raises(JobNotFoundError, match="no job fi-unknown of bob"):
+        report_scope(store, ["fi-unknown"])
+    with pytest.raises(UsageError, match="--owner USER or --all-owners, not both"):
+        report_scope(store, [], owner="bob", all_owners=True)
 
 
 def test_render_report__refuses_unknown_jobs_and_non_html(store, tmp_path):
@@ -180,3 +232,128 @@ def test_cli__quality_and_report_commands(store, known_files, tmp_path):
     assert missing_out.exit_code == 2 and "--out" in missing_out.output
     unknown = runner.invoke(app, ["report", "fi-unknown", "--out", str(tmp_path / "r.html")])
     assert isinstance(unknown.exception, JobNotFoundError)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+EVIL_NAME = "<img src=x onerror=window.__x=1>"
+EVIL_ESCAPED = "&lt;img src=x onerror=window.__x=1&gt;"
+EVIL_MESSAGE = "Remaining sites: 7,735 <script>window.__y=1</script>"
+
+
+def _job(store, owner: str, name: str, status: str = "completed") -> str:
+    from fedimpute.models import Job, JobStatus
+
+    job = store.add_job(Job(service="local", owner=owner, panel="sim", name=name))
+    store.update_job(job.job_id, status=JobStatus(status), detail="test")
+    return job.job_id
+
+
+@pytest.fixture
+def shared_home(store, known_files):
+    """A home shared by tester and bob: tester's job with a hostile name, step message and service
+    description, two more tester jobs, and three of bob's."""
+    from fedimpute.catalogue import make_service
+    from fedimpute.models import MessageLevel, StepMessage
+
+    store.add_service(make_service("local", "wes", "http://127.0.0.1:9/ga4gh/wes/v1",
+                                   description="lab engine <b onmouseover=window.__s=1>fast</b>"))
+    evil = add_job(store, known_files["info"], name=EVIL_NAME)
+    store.add_step_messages([StepMessage(job_id=evil, step_index=0, step="Input Validation", message_index=0,
+                                         level=MessageLevel.INFO, text=EVIL_MESSAGE)])
+    mine = [evil, _job(store, "tester", "second", "failed"), _job(store, "tester", "third", "running")]
+    bobs = [_job(store, "bob", "bob secret study"), _job(store, "bob", "bob 2", "failed"),
+            _job(store, "bob", "bob 3", "queued")]
+    return {"mine": mine, "bobs": bobs}
+
+
+@pytest.mark.slow
+def test_render_report__owner_only_and_every_value_escaped(store, shared_home, tmp_path):
+    """Without job ids, the report holds the owner's jobs only, counts only theirs in the statistics, and
+    shows a hostile job name, step message and service description as text; in chromium no script of
+    theirs runs."""
+    evil = shared_home["mine"][0]
+    out = render_report([], tmp_path / "report.html", home=store.home)
+    html = out.read_text()
+    assert_offline(html)
+    assert EVIL_NAME not in html and "<script>window.__y" not in html and "<b onmouseover" not in html
+    assert EVIL_ESCAPED in html and "&lt;script&gt;window.__y=1&lt;/script&gt;" in html
+    assert "&lt;b onmouseover=window.__s=1&gt;fast&lt;/b&gt;" in html
+    assert evil in html and "Jobs of <strong>tester</strong>: 3 in this store; this report shows 1." in html
+    assert not any(job_id in html for job_id in shared_home["bobs"]) and "bob secret study" not in html
+    assert "Jobs by service and status (3)" in html
+    _open_in_chromium(out)
+
+
+@pytest.mark.slow
+def test_cli_report__all_owners_holds_every_job(store, shared_home, tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from fedimpute.cli.report import report
+
+    app = typer.Typer()
+    app.command()(report)
+    out = tmp_path / "all.html"
+    result = CliRunner().invoke(app, ["--all-owners", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert "Jobs of <strong>every owner</strong>: 6 in this store; this report shows 2." in html
+    assert "Jobs by service and status (6)" in html
+    assert shared_home["bobs"][0] in html and "bob secret study" in html and EVIL_ESCAPED in html
+    bob = CliRunner().invoke(app, ["--owner", "bob", "--out", str(tmp_path / "bob.html")])
+    assert bob.exit_code == 0, bob.output
+    bob_html = (tmp_path / "bob.html").read_text()
+    assert "Jobs of <strong>bob</strong>: 3 in this store" in bob_html and "Jobs by service and status (3)" in bob_html
+    assert not any(job_id in bob_html for job_id in shared_home["mine"])
+
+
+def test_cli_report__owner_and_all_owners_together_exit_2(cli, tmp_path):
+    result = cli("report", "--owner", "bob", "--all-owners", "--out", str(tmp_path / "r.html"))
+    assert result.returncode == 2 and "--owner USER or --all-owners, not both" in result.stderr
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_build_report__refuses_another_owners_job_and_leaves_no_file(store, shared_home):
+    from fedimpute.report import build_report
+
+    with pytest.raises(JobNotFoundError, match="of tester"):
+        build_report(store.home, [shared_home["bobs"][0]], owner="tester", all_owners=False)
+    assert not list((store.home / "reports").iterdir())
+
+
+@pytest.mark.slow
+def test_build_report__dashboard_call_writes_a_private_report(store, shared_home):
+    from fedimpute.report import build_report
+
+    path = build_report(store.home, [], owner="bob", all_owners=False)
+    assert path.parent == store.home / "reports" and path.name.startswith("report-bob-") and path.suffix == ".html"
+    html = path.read_text()
+    assert shared_home["bobs"][0] in html and not any(job_id in html for job_id in shared_home["mine"])
+
+
+def _open_in_chromium(page_file) -> None:
+    """Load the report offline; the plots draw, the hostile values show as text and never run."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is not installed: run scripts/setup.sh (apt-get install -y chromium)")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            dialogs: list[str] = []
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:", "blob:",
+                                                                                      "about:")) else r.abort())
+            page.goto(page_file.as_uri())
+            page.locator("canvas").first.wait_for(state="visible", timeout=60_000)  # the page's scripts ran
+            page.get_by_text(EVIL_NAME).first.wait_for(state="visible")
+            page.get_by_text("lab engine <b onmouseover=window.__s=1>fast</b>").first.hover()
+            assert page.get_by_text(EVIL_MESSAGE).count() == 1
+            flags = page.evaluate("() => [window.__x, window.__y, window.__s]")
+            assert flags == [None, None, None]
+            assert page.locator("img[src='x'], [onerror*='__x'], [onmouseover*='__s']").count() == 0
+            assert not dialogs
+        finally:
+            browser.close()
