@@ -7,15 +7,27 @@ import io
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Page
 
-from fedimpute.models import Job, JobStatus, ResultFile
+from fedimpute.models import Job, JobStatus, ResultFile, utcnow
 from fedimpute.paths import results_dir
 from fedimpute.store import Store
 from tests.conftest import ROOT
-from tests.ui.serving import add_accounts, dashboard_env, free_port, signed_in, stop_process_group, wait_until_up
+from tests.ui.data import add_local_service
+from tests.ui.serving import (
+    add_accounts,
+    dashboard_env,
+    free_port,
+    login,
+    screenshot,
+    signed_in,
+    stop_process_group,
+    wait_until_up,
+)
 
 USERS = {"alice": "pw-alice-0123", "bob": "pw-bob-012345"}
 
@@ -26,6 +38,7 @@ def served(tmp_path_factory):
     home = work / "home"
     add_accounts(home, USERS)
     store = Store(home)
+    add_local_service(store)
     job = Job(service="local", owner="alice", name="alice's job", status=JobStatus.COMPLETED)
     store.add_job(job)
     folder = results_dir(home, job.job_id)
@@ -34,7 +47,8 @@ def served(tmp_path_factory):
     for name, data in contents.items():
         (folder / name).write_bytes(data)
         store.upsert_result_file(ResultFile(job_id=job.job_id, name=name, size=len(data),
-                                            sha256=hashlib.sha256(data).hexdigest(), path=str(folder / name)))
+                                            sha256=hashlib.sha256(data).hexdigest(), path=str(folder / name),
+                                            downloaded_at=utcnow()))
     (folder / "not-recorded.txt").write_text("a file on disk the store does not list")
     port = free_port()
     log = work / "serve.log"
@@ -46,6 +60,24 @@ def served(tmp_path_factory):
     wait_until_up(proc, base, log)
     yield base, job.job_id, contents
     stop_process_group(proc)
+
+
+@pytest.mark.browser
+def test_browser__alice_downloads_through_the_links(page: Page, served):
+    """The job's Results tab links its files; the downloaded bytes are the stored ones."""
+    base, job_id, contents = served
+    login(page, base, "alice", USERS["alice"])
+    page.get_by_text(job_id).click()
+    page.get_by_text("Results", exact=True).click()  # the detail's tab
+    with page.expect_download() as info:
+        page.get_by_role("link", name="chr20.info.gz").click()
+    downloaded = Path(info.value.path()).read_bytes()
+    assert hashlib.sha256(downloaded).hexdigest() == hashlib.sha256(contents["chr20.info.gz"]).hexdigest()
+    with page.expect_download() as info:
+        page.get_by_role("link", name="all files as one zip").click()
+    with zipfile.ZipFile(info.value.path()) as archive:
+        assert sorted(archive.namelist()) == sorted(contents)
+    screenshot(page, "results-links")
 
 
 def client(base: str, user: str):

@@ -8,6 +8,8 @@ when their tab is opened, so HoloViews never slows the jobs page down.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pandas as pd
 import panel as pn
 import param
@@ -99,6 +101,21 @@ class JobDetail(pn.viewable.Viewer):
                             stylesheets=[NOTE_CSS + ".fi-status{font-size:0.8em;padding:2px 8px;border-radius:8px;"
                                          "background:#e3e8ee}"])
 
+    @param.depends("detail.results", "detail.job")
+    def _links(self):
+        """Links to the downloaded files (served pages: /results/... streams them to the browser)."""
+        job, results = self.detail.job, self.detail.results
+        if job is None or not self.detail.hub_state.offload:
+            return pn.pane.HTML("")
+        names = list(results.loc[results["state"] == "downloaded", "name"]) if not results.empty else []
+        if not names:
+            return pn.pane.HTML("<i>no downloaded files yet: download the results to fetch them here</i>")
+        base = "/results/" + quote(job.job_id, safe="")
+        items = "".join(safe_html('<li><a href="{href}" download>{name}</a></li>', href=f"{base}/{quote(n, safe='')}",
+                                  name=n) for n in names)
+        return pn.pane.HTML(safe_html('<a href="{href}" download>all files as one zip</a>', href=f"{base}.zip")
+                            + f"<ul>{items}</ul>", sizing_mode="stretch_width")
+
     @param.depends("detail.events")
     def _timeline(self):
         if self.detail.events.empty:
@@ -113,7 +130,7 @@ class JobDetail(pn.viewable.Viewer):
             ("Steps", self._steps),
             ("Timeline", pn.Column(pn.param.ParamMethod(self._timeline, lazy=True), self._events,
                                    sizing_mode="stretch_width")),
-            ("Results", self._results),
+            ("Results", pn.Column(self._links, self._results, sizing_mode="stretch_width")),
             ("Quality", QualityView(quality=d.param.quality, note=d.param.quality_note)),
             dynamic=True, sizing_mode="stretch_width",
         )

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 FRAMES = ("steps", "events", "results")
 STEP_COLUMNS = ["step", "level", "time", "text"]
 EVENT_COLUMNS = ["time", "old_status", "status", "detail"]
-RESULT_COLUMNS = ["name", "size", "state", "downloaded_at", "path"]
+RESULT_COLUMNS = ["name", "size", "sha256", "state", "downloaded_at"]  # never a server path
 
 
 def _time(value) -> str:
@@ -214,8 +214,9 @@ class JobDetailState(param.Parameterized):
 
     @staticmethod
     def _results(store, job: Job) -> pd.DataFrame:
-        rows = [[r.name, "" if r.size is None else f"{r.size:,}", "downloaded" if r.downloaded_at else "on the service",
-                 _time(r.downloaded_at), r.path or ""] for r in store.result_files(job.job_id)]
+        rows = [[r.name, "" if r.size is None else f"{r.size:,}", r.sha256 or "",
+                 "downloaded" if r.downloaded_at else "on the service", _time(r.downloaded_at)]
+                for r in store.result_files(job.job_id)]
         return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
     def _cancellable(self, job: Job) -> bool:
