@@ -16,8 +16,10 @@ import param
 
 from fedimpute.ui.components._notes import NOTE_CSS, note
 from fedimpute.ui.components.quality_view import QualityView
+from fedimpute.ui.components.report_export import ReportExportView
 from fedimpute.ui.state import JobDetailState
 from fedimpute.ui.state.hub import with_default
+from fedimpute.ui.state.report import ReportExport
 from fedimpute.ui.tables import make_table, update_table
 from fedimpute.ui.text import safe_html
 
@@ -134,7 +136,10 @@ class JobDetail(pn.viewable.Viewer):
             ("Quality", QualityView(quality=d.param.quality, note=d.param.quality_note)),
             dynamic=True, sizing_mode="stretch_width",
         )
-        body = pn.Column(pn.Row(*self._buttons.values()), note(d.param.message), note(d.param.expiry, kind="warn"),
+        export = ReportExportView(export=ReportExport(hub_state=d.hub_state), label="Export report",
+                                  job_ids=lambda: [d.job.job_id] if d.job else None)
+        body = pn.Column(pn.Row(*self._buttons.values(), export), note(d.param.message),
+                         note(d.param.expiry, kind="warn"),
                          pn.Row(self._summary, tabs),
                          sizing_mode="stretch_width", visible=d.param.job.rx.is_not(None))
         return pn.Column(self._header, body, sizing_mode="stretch_width")

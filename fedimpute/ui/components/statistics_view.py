@@ -13,8 +13,10 @@ import panel as pn
 import param
 
 from fedimpute.exceptions import StoreError
+from fedimpute.ui.components.report_export import ReportExportView
 from fedimpute.ui.state import HubState
 from fedimpute.ui.state.hub import with_default
+from fedimpute.ui.state.report import ReportExport
 from fedimpute.ui.tables import make_table
 
 __all__ = ["StatisticsView", "user_statistics"]
@@ -95,4 +97,5 @@ class StatisticsView(pn.viewable.Viewer):
         )
 
     def __panel__(self):
-        return pn.Column("## Statistics", self._refresh, self._plots, sizing_mode="stretch_width")
+        export = ReportExportView(export=ReportExport(hub_state=self.state), label="Export a report of my jobs")
+        return pn.Column("## Statistics", pn.Row(self._refresh, export), self._plots, sizing_mode="stretch_width")
