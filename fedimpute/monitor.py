@@ -10,8 +10,7 @@ more often than the service's poll interval (60 s for Cloudgene); transient fail
 exponentially with jitter and never mark a job failed; 503 marks the service in maintenance,
 401 stops polling with that token, with a clear message.
 
-Only the holder of the lease row (heartbeat in the store) polls a FEDIMPUTE_HOME;
-another process that starts a monitor waits, or just reads the store.
+Only the lease holder (heartbeat in the store) polls a FEDIMPUTE_HOME; others wait or read the store.
 """
 
 from __future__ import annotations
@@ -59,6 +58,7 @@ MAX_BACKOFF = 600.0
 #: After an interrupted upload is not found on the service, look once more this much later before
 #: sending it again: the service may still be processing a request whose client died mid-answer.
 RESEND_GRACE = 30.0
+FINAL_RESULT_ERRORS = ((ResultsExpiredError, "expired"), (ArchiveError, "refused"))  # retrying cannot help
 
 #: A job's row as :meth:`Store.jobs_to_visit` returns it (column -> value).
 Row = dict[str, Any]
@@ -198,7 +198,7 @@ class Monitor(Upkeep):
         for parent in {r["parent_id"] for r in rows if r["parent_id"]}:
             update_parent(self.store, parent)
         result.requests = self._requests - start
-        self._warn_expiring(result)
+        self._upkeep(result)
         await self._check_health(result)
         return result
 
@@ -369,15 +369,13 @@ class Monitor(Upkeep):
             result.changed += 1
 
     async def _download(self, row: Row, result: SweepResult) -> None:
-        """Fetch a completed job's results; a failure is retried later.  Deleted results are final, and
-        so is an archive refused when unpacked (a limit, a colliding name, a wrong password): retrying
-        cannot change it, and each try would hash every file again; `results download` tries by hand."""
+        """Fetch a completed job's results; a failure is retried later.  Deleted results are final, and so is
+        an archive refused when unpacked (retrying cannot change it; `results download` tries by hand)."""
         job_id = row["job_id"]
         try:
             await self.hub.download_results(job_id)
         except FedImputeError as exc:
-            final = "expired" if isinstance(exc, ResultsExpiredError) else "refused" \
-                if isinstance(exc, ArchiveError) else None
+            final = next((state for cls, state in FINAL_RESULT_ERRORS if isinstance(exc, cls)), None)
             self.store.set_tracking(job_id, results_state=final, results_error=str(exc),
                                     next_poll_at=utcnow() + timedelta(seconds=backoff(2, 30)))
             result.errors += 1

@@ -1,8 +1,12 @@
-"""The monitor's upkeep at the end of each sweep: service health every 15 minutes, and warnings
-about results a service is about to delete.
+"""The monitor's upkeep at the end of each sweep: service health every 15 minutes, warnings
+about results a service is about to delete, and the clean-up of the dashboard's upload staging.
 
-Both read the time only through :meth:`Upkeep.clock`, so tests simulate days passing without
-sleeping; both keep their schedule in the store, so it holds across processes and restarts.
+All read the time only through :meth:`Upkeep.clock`, so tests simulate days passing without
+sleeping; health and expiry keep their schedule in the store, so it holds across processes and
+restarts.  Staging (``HOME/uploads/<user>/<batch>/``, written by :mod:`fedimpute.ui.uploads`) is
+looked at every few minutes: a batch goes once no pending job still needs its files (a job waits
+for a free slot with its inputs on disk), when it was handed to jobs (a ``.submitted`` marker) or
+when nothing in it changed for a day (a page left open, a server that stopped mid-upload).
 """
 
 from __future__ import annotations
@@ -10,18 +14,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fedimpute.exceptions import FedImputeError, UnknownProtocolError
-from fedimpute.models import HealthRecord, HealthStatus, ServiceConfig, utcnow
+from fedimpute.models import HealthRecord, HealthStatus, JobStatus, ServiceConfig, utcnow
 
 if TYPE_CHECKING:
     from fedimpute.hub import Hub
     from fedimpute.monitor import SweepResult
     from fedimpute.store import Store
 
-__all__ = ["Upkeep"]
+__all__ = ["HANDED_OVER", "STAGING_DIRNAME", "Upkeep", "batches_in_use", "clean_staging", "staging_dir"]
+
+#: The folder of browser uploads under FEDIMPUTE_HOME (``<user>/<batch>/<file>`` below it).
+STAGING_DIRNAME = "uploads"
+#: A batch whose files were handed to submitted jobs: deleted as soon as none of them is pending.
+HANDED_OVER = ".submitted"
+#: A batch untouched this long is deleted (unless a pending job still needs its files).
+STAGING_MAX_AGE = timedelta(days=1)
 
 log = logging.getLogger("fedimpute.monitor")
 
@@ -39,6 +52,8 @@ class Upkeep:
     health_timeout: float = 20.0
     #: Warn this long before a service deletes results that are not downloaded.
     expiry_warning: timedelta = timedelta(hours=24)
+    #: How often the upload staging folder is looked at.
+    staging_every: timedelta = timedelta(minutes=5)
 
     def clock(self) -> datetime:
         """Now, in UTC.  Health periods and expiry warnings read the time only here, so a test can
@@ -92,6 +107,11 @@ class Upkeep:
                                   detail=f"check failed: {type(exc).__name__}")
         return record.model_copy(update={"checked_at": self.clock()})
 
+    def _upkeep(self, result: SweepResult) -> None:
+        """The sweep's minute-scale chores, each on a schedule of its own."""
+        self._warn_expiring(result)
+        self._clean_staging(result)
+
     def _warn_expiring(self, result: SweepResult) -> None:
         """Warn once (log and job event) about completed jobs whose results the service deletes within
         ``expiry_warning`` and that are not downloaded yet."""
@@ -113,3 +133,61 @@ class Upkeep:
             if self.store.warn_expiry(job.job_id, detail, now):
                 log.warning("job %s: %s", job.job_id, detail)
                 result.messages.append(f"{job.job_id}: {detail}")
+
+    def _clean_staging(self, result: SweepResult) -> None:
+        """Every ``staging_every``: delete upload batches no pending job needs that were handed over
+        or are older than a day (see the module's docstring)."""
+        now = self.clock()
+        if now < getattr(self, "_staging_next", now):
+            return
+        self._staging_next = now + self.staging_every
+        try:
+            removed = clean_staging(self.store.home, batches_in_use(self.store), now=now)
+        except (OSError, FedImputeError) as exc:  # a busy store or a vanished folder: next time
+            log.info("staging clean-up skipped: %s", exc)
+            return
+        if removed:
+            log.info("staging: removed %d upload batch(es) no job needs", len(removed))
+            result.messages.append(f"removed {len(removed)} staged upload batch(es)")
+
+
+def staging_dir(home: Path) -> Path:
+    """``HOME/uploads``: every user's staged browser uploads."""
+    return Path(home) / STAGING_DIRNAME
+
+
+def batches_in_use(store: Store) -> set[Path]:
+    """Batch folders holding an input of a job that is still pending (not yet sent to its service)."""
+    root = staging_dir(store.home).resolve()
+    used = set()
+    for job in store.list_jobs(status=JobStatus.PENDING):
+        for name in job.inputs:
+            path = Path(name)
+            if path.parent.parent.parent == root:  # uploads/<user>/<batch>/<file>
+                used.add(path.parent)
+    return used
+
+
+def _newest_change(folder: Path) -> float:
+    times = [folder.stat().st_mtime]
+    times += [entry.stat(follow_symlinks=False).st_mtime for entry in os.scandir(folder)]
+    return max(times)
+
+
+def clean_staging(home: Path, in_use: set[Path], *, now: datetime,
+                  max_age: timedelta = STAGING_MAX_AGE) -> list[Path]:
+    """Delete the batches not in ``in_use`` that were handed over or untouched for ``max_age``;
+    returns them.  Files outside ``<user>/<batch>/`` folders (none are written) are left alone."""
+    root = staging_dir(home)
+    if not root.is_dir():
+        return []
+    resolved_root, removed = root.resolve(), []
+    for user in (p for p in root.iterdir() if p.is_dir() and not p.is_symlink()):
+        for batch in (p for p in user.iterdir() if p.is_dir() and not p.is_symlink()):
+            if resolved_root / user.name / batch.name in in_use:
+                continue
+            old = now.timestamp() - _newest_change(batch) > max_age.total_seconds()
+            if old or (batch / HANDED_OVER).exists():
+                shutil.rmtree(batch, ignore_errors=True)
+                removed.append(batch)
+    return removed

@@ -30,6 +30,9 @@ def serve(
     admin: Annotated[list[str] | None, typer.Option("--admin", help="A user who sees every user's jobs "
                                                     "(repeat; also FEDIMPUTE_ADMINS).")] = None,
     show: Annotated[bool, typer.Option("--show", help="Open the dashboard in a browser.")] = False,
+    data_root: Annotated[Path | None, typer.Option("--data-root", help="A folder with one folder per user "
+                                                   "(DIR/<user>): the Submit form offers the signed-in user's "
+                                                   "files there (also FEDIMPUTE_DATA_ROOT).")] = None,
     cookie_secret: Annotated[str | None, typer.Option("--cookie-secret", hidden=True)] = None,
     basic_auth: Annotated[str | None, typer.Option("--basic-auth", hidden=True)] = None,
 ) -> None:
@@ -46,7 +49,7 @@ def serve(
     scheme = "https" if ssl_certfile else "http"
     typer.echo(f"dashboard at {scheme}://{address}:{port}/dashboard (Ctrl-C stops it)", err=True)
     ui.serve_dashboard(port, address, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-                       insecure_http=insecure_http, show=show, admins=tuple(admin or ()))
+                       insecure_http=insecure_http, show=show, admins=tuple(admin or ()), data_root=data_root)
 
 
 def load_ui() -> ModuleType:

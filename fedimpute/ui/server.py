@@ -33,8 +33,8 @@ from fedimpute.ui.runtime import get_runtime
 from fedimpute.ui.settings import DashboardSettings
 from fedimpute.ui.state.hub import SERVED_LOCK_TIMEOUT
 
-__all__ = ["EXTENSIONS", "ServerAuth", "configure_server", "panel_serve_auth", "prepare_server", "serve_dashboard",
-           "websocket_origins"]
+__all__ = ["EXTENSIONS", "ServerAuth", "check_data_root", "configure_server", "panel_serve_auth", "prepare_server",
+           "serve_dashboard", "websocket_origins"]
 
 log = logging.getLogger(__name__)
 EXTENSIONS = ("tabulator", "filedropper")
@@ -141,6 +141,8 @@ def configure_server(settings: DashboardSettings | None = None, home: str | os.P
         tls = bool(args.ssl_certfile or os.environ.get("BOKEH_SSL_CERTFILE"))
         prepare_server(home, address=args.address or "127.0.0.1", tls=tls, create_secret=False,
                        insecure_http=bool(os.environ.get("FEDIMPUTE_INSECURE_HTTP")), settings=settings)
+    if settings.data_root is not None:
+        check_data_root(settings.data_root)
     pn.extension(*EXTENSIONS)
     get_runtime(home, monitor_period=settings.monitor_period, start=True, environment=auth.current() is None)
 
@@ -158,12 +160,19 @@ def _require_signed_sessions() -> None:
 def serve_dashboard(port: int = 5006, address: str = "127.0.0.1", *, ssl_certfile: Path | None = None,
                     ssl_keyfile: Path | None = None, insecure_http: bool = False, show: bool = False,
                     home: str | os.PathLike | None = None, admins: list[str] | tuple[str, ...] = (),
-                    monitor_period: float | None = None) -> None:
-    """Serve the dashboard at ``http(s)://ADDRESS:PORT/dashboard`` until interrupted (Ctrl-C)."""
+                    monitor_period: float | None = None, data_root: Path | None = None) -> None:
+    """Serve the dashboard at ``http(s)://ADDRESS:PORT/dashboard`` until interrupted (Ctrl-C).
+
+    ``data_root``: each user may submit files of ``DATA_ROOT/<user>`` (else ``FEDIMPUTE_DATA_ROOT``)."""
     env = DashboardSettings.from_env()
+    root = data_root or env.data_root
+    if root is not None:
+        root = check_data_root(root)
+        os.environ["FEDIMPUTE_DATA_ROOT"] = str(root)  # the sessions' forms read their settings from here
     settings = DashboardSettings(admins=env.admins | frozenset(admins), refresh_ms=env.refresh_ms,
                                  monitor_period=env.monitor_period if monitor_period is None else monitor_period,
-                                 session_idle_hours=env.session_idle_hours, sign_in_window=env.sign_in_window)
+                                 session_idle_hours=env.session_idle_hours, sign_in_window=env.sign_in_window,
+                                 uploads=env.uploads, data_root=root)
     if bool(ssl_certfile) != bool(ssl_keyfile):
         raise UsageError("TLS needs both --ssl-certfile and --ssl-keyfile")
     os.umask(0o077)  # results, the store's write-ahead log, staging: nothing this server writes is for others
@@ -185,6 +194,15 @@ def serve_dashboard(port: int = 5006, address: str = "127.0.0.1", *, ssl_certfil
              "required" if server.context else "off: no accounts in the home")
     pn.serve({"dashboard": session}, port=port, address=address, websocket_origin=websocket_origins(address, port),
              show=show, title="fedimpute", extra_patterns=routes, **tls, **server.serve_kwargs())
+
+
+def check_data_root(path: str | os.PathLike) -> Path:
+    """The data root, resolved; a missing folder stops the server with what to do."""
+    root = Path(path).expanduser().resolve()
+    if not root.is_dir():
+        raise UsageError(f"data root {path}: no such folder; create it, with one folder per user inside "
+                         "(DIR/<user>), or leave out --data-root / FEDIMPUTE_DATA_ROOT")
+    return root
 
 
 def viewer_of(context: auth.AuthContext | None, settings: DashboardSettings):

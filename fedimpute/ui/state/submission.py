@@ -8,28 +8,33 @@ Services whose app declares terms (Cloudgene's ``terms_checkbox`` params) ask be
 first job there: the form shows the terms, the user ticks "I accept", and the acceptance is
 recorded per user, service and version of the terms (their SHA-256) when the job is submitted.
 The terms are read again at submission, so a changed text is asked for again.
-Uploaded files are written under ``FEDIMPUTE_HOME/uploads/<user>/``; jobs are recorded for
-the signed-in user.
+
+Input files come from the browser, streamed chunk by chunk into this form's staging batch
+(``FEDIMPUTE_HOME/uploads/<user>/<batch>/``, within the server's limits), or from the user's data
+folder when the server has one (``serve --data-root``); see :mod:`fedimpute.ui.uploads`.  Served,
+a file from anywhere else is refused at submission, whatever the widgets sent.  The batch is
+deleted once its jobs are submitted (kept for the monitor while one waits to be sent) and when
+the page's session ends.  Jobs are recorded for the signed-in user.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import secrets
 from pathlib import Path
 
 import pandas as pd
 import param
 
-from fedimpute.exceptions import FedImputeError
+from fedimpute.exceptions import FedImputeError, UsageError
 from fedimpute.models import Job, ReferencePanel
 from fedimpute.preflight import check_files, run_preflight_for_submit
 from fedimpute.services import adapter_class
 from fedimpute.services.base import SubmitOptions, terms_digest
 from fedimpute.ui.options import OPTION_NAMES, default_choices, discover_choices, merge_choices
+from fedimpute.ui.settings import DashboardSettings
 from fedimpute.ui.state.hub import HubState
+from fedimpute.ui.uploads import InputFiles, UploadRefusedError
 
 __all__ = ["DEFAULT", "TERMS_TIMEOUT", "SubmissionState"]
 
@@ -43,15 +48,17 @@ _REPORT_INPUTS = ("files", "services", "build", "phasing")
 TERMS_TIMEOUT = 20.0
 
 
-def _safe_part(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", text).strip("._") or "x"
-
-
 class SubmissionState(param.Parameterized):
     """The submission form's model; :meth:`run_preflight`, then :meth:`submit`."""
 
     hub_state = param.ClassSelector(class_=HubState, constant=True)
-    files = param.List(default=[], item_type=Path, doc="Input files on the server (uploaded here).")
+    files = param.List(default=[], item_type=Path, doc="Input files on the server (uploaded here, or picked "
+                       "from the user's data folder).")
+    data_choices = param.List(default=[], item_type=str, doc="Files of the user's data folder (relative paths).")
+    uploading = param.Integer(default=0, doc="Browser uploads still arriving.")
+    upload_error = param.String(default="", doc="Why the last browser upload was refused (names the limit).")
+    restrict_inputs = param.Boolean(default=None, allow_None=True, doc="Submit only this form's uploads and "
+                                    "data-folder files (default: on for served pages).")
     services = param.ListSelector(default=[], objects=[], doc="One service, or several to fan out.")
     panel = param.Selector(default=None, objects=[], allow_None=True, doc="Panel id offered by every service.")
     population = param.Selector(default=DEFAULT, objects={DEFAULT_LABEL: DEFAULT})
@@ -74,6 +81,11 @@ class SubmissionState(param.Parameterized):
 
     def __init__(self, **params) -> None:
         super().__init__(**params)
+        settings = DashboardSettings.from_env()
+        self.inputs = InputFiles(self.hub_state.store.home, self.hub_state.user, settings.uploads,
+                                 settings.data_root)
+        if self.restrict_inputs is None:
+            self.restrict_inputs = self.hub_state.offload
         self._sync_services()
         self.hub_state.param.watch(self._catalogue_changed, ["services", "panels"])
 
@@ -169,18 +181,68 @@ class SubmissionState(param.Parameterized):
 
     # -- files ---------------------------------------------------------------------------------
 
-    def add_uploads(self, uploads: dict[str, bytes]) -> list[Path]:
-        """Write browser uploads under ``HOME/uploads/<user>/<batch>/`` and use them as the input files."""
-        folder = (self.hub_state.store.home / "uploads" / _safe_part(self.hub_state.user)
-                  / secrets.token_hex(4))
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        paths = []
-        for name, data in uploads.items():
-            path = folder / _safe_part(Path(name).name)
-            path.write_bytes(data)
-            paths.append(path)
-        self.files = paths
+    def _use(self, paths: list[Path]) -> None:
+        """Add ``paths`` to the input files (a file added again keeps one entry)."""
+        self.files = [f for f in self.files if f not in paths] + paths
+
+    def receive_chunk(self, name: str, index: int, total: int, data: bytes, chunk_size: int) -> Path | None:
+        """One chunk of a browser upload, written to the batch at once; the file is an input once its
+        last chunk is in.  A refusal (UploadRefusedError) is also kept in :attr:`upload_error`."""
+        try:
+            path = self.inputs.batch.receive(name, index, total, data, chunk_size)
+        except UploadRefusedError as exc:
+            self.upload_error = str(exc)
+            raise
+        finally:
+            if self.uploading != len(self.inputs.batch.in_flight):
+                self.uploading = len(self.inputs.batch.in_flight)
+        if path is not None:
+            self.upload_error = ""
+            self._use([path])
+        return path
+
+    def add_uploads(self, uploads: dict[str, bytes | str]) -> list[Path]:
+        """Whole files at once (notebooks, tests), into the same batch and within the same limits."""
+        paths = [self.inputs.batch.write_whole(name, data.encode() if isinstance(data, str) else data)
+                 for name, data in uploads.items()]
+        self._use(paths)
         return paths
+
+    def remove_upload(self, name: str) -> None:
+        """The browser took an upload back (or never finished it): delete it."""
+        path = self.inputs.batch.remove(name)
+        self.param.update(files=[f for f in self.files if f != path], uploading=len(self.inputs.batch.in_flight))
+
+    def clear_files(self) -> None:
+        """Drop every input file; this form's uploads are deleted."""
+        self.inputs.release(set())
+        self.param.update(files=[], uploading=0)
+
+    async def refresh_data_choices(self) -> None:
+        """List the user's data folder (a worker thread: a big folder takes a while)."""
+        if self.inputs.data is not None:
+            self.data_choices = await asyncio.to_thread(self.inputs.data.listing)
+
+    def add_data_files(self, relative: list[str]) -> list[Path]:
+        """Use files of the user's data folder, by path relative to it (checked again at submission)."""
+        if self.inputs.data is None:
+            raise UsageError("this server has no data folders (serve --data-root DIR)")
+        paths = [self.inputs.data.resolve(r) for r in relative]
+        self._use(paths)
+        return paths
+
+    def release_staging(self) -> None:
+        """The page's session ended: delete its uploads unless a job still needs them (see InputFiles)."""
+        self.inputs.release_checked(self.hub_state.store, sending=self.submitting)
+
+    async def _release_after_submit(self) -> None:
+        await self.hub_state.in_thread(self.inputs.release_checked, self.hub_state.store)
+        self.param.update(files=[], uploading=0)
+
+    def _input_problems(self) -> list[str]:
+        if not self.restrict_inputs:
+            return []
+        return [p for f in self.files if (p := self.inputs.problem(f))]
 
     # -- the pre-flight check ------------------------------------------------------------------
 
@@ -309,6 +371,8 @@ class SubmissionState(param.Parameterized):
             reasons.append("run the pre-flight check")
         elif not all(r.ok for r in self.reports.values()):
             reasons.append("fix the failing pre-flight checks")
+        if self.uploading:
+            reasons.append("wait for the uploads to finish")
         if self.checking or self.submitting:
             reasons.append("wait for the current step")
         return reasons
@@ -330,6 +394,9 @@ class SubmissionState(param.Parameterized):
         if self.blockers:
             self.message = "cannot submit yet: " + "; ".join(self.blockers)
             return []
+        if problems := self._input_problems():
+            self.message = "cannot submit: " + "; ".join(problems)
+            return []
         hub, owner = self.hub_state.hub, self.hub_state.user
         self.param.update(submitting=True, upload_progress=0, message="")
         try:
@@ -350,6 +417,7 @@ class SubmissionState(param.Parameterized):
             return []
         finally:
             self.submitting = False
+        await self._release_after_submit()
         self.param.update(submitted=[*self.submitted, *jobs], upload_progress=100,
                           message="submitted " + ", ".join(f"{j.job_id} ({j.status.value})" for j in jobs))
         self.hub_state.selected_job_id = jobs[0].job_id
