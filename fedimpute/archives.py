@@ -20,10 +20,12 @@ only when the whole archive passed, so a refusal (or a crash) leaves the folder 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -39,6 +41,7 @@ __all__ = ["ExtractLimits", "check_members", "extract_archive", "verify_md5_side
 
 _CHUNK = 1024 * 1024
 _STAGING_PREFIX = ".fedimpute-extract-"
+STALE_STAGING_SECONDS = 3600.0
 _HOW = "raise it only for an archive you trust"
 
 
@@ -234,6 +237,7 @@ def extract_archive(path: Path, dest: Path, password: str | None, *, protected: 
             archive.setpassword(password.encode())
         created = _first_missing(dest)
         dest.mkdir(parents=True, exist_ok=True)
+        _remove_stale_staging(dest)
         staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=dest))
         try:
             staged = _decompress_all(archive, path.name, plan, staging, _Budget(path.name, limits, size))
@@ -244,6 +248,16 @@ def extract_archive(path: Path, dest: Path, password: str | None, *, protected: 
             return _move_into_place(plan, staged)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove_stale_staging(dest: Path, *, older_than: float = STALE_STAGING_SECONDS) -> None:
+    """Hidden extraction folders an interrupted run left behind (a killed process cannot clean up);
+    an hour's age keeps a concurrent extraction's folder safe."""
+    cutoff = time.time() - older_than
+    for folder in dest.glob(_STAGING_PREFIX + "*"):
+        with contextlib.suppress(OSError):
+            if folder.is_dir() and not folder.is_symlink() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _first_missing(dest: Path) -> Path | None:

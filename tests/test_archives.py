@@ -4,7 +4,9 @@ folder as it was."""
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
+import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -299,3 +301,18 @@ def _zipcrypto_with(path: Path, members: dict[str, bytes], password: str) -> Non
     with ZipCryptoFile(path, "w", compression=pyzipper.ZIP_DEFLATED, password=password.encode()) as zf:
         for name, data in members.items():
             zf.writestr(name, data)
+
+
+def test_extract__an_interrupted_runs_hidden_folder_is_removed_later(tmp_path):
+    """A killed process leaves its hidden extraction folder; the next extraction there removes it once
+    it is an hour old, and leaves a fresh one (another extraction may be using it)."""
+    dest = tmp_path / "job"
+    dest.mkdir()
+    stale, fresh = dest / ".fedimpute-extract-old", dest / ".fedimpute-extract-new"
+    for folder in (stale, fresh):
+        folder.mkdir()
+        (folder / "chr1.dose.vcf.gz").write_bytes(b"half written")
+    hour_ago = time.time() - 3700
+    os.utime(stale, (hour_ago, hour_ago))
+    extract_archive(_zip(tmp_path / "r.zip", {"chr1.txt": b"x"}, aes=False), dest, PW)
+    assert not stale.exists() and fresh.exists() and (dest / "chr1.txt").read_bytes() == b"x"
