@@ -9,15 +9,20 @@ DataFrame.  Every query takes a :class:`JobFilter` whose ``owner`` scopes it to 
 from __future__ import annotations
 
 import os
+import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from fedimpute.store import Store
 
-__all__ = ["ADMIN_COLUMNS", "JOB_COLUMNS", "ORDERS", "JobFilter", "first_pages", "jobs_page", "store_version"]
+__all__ = ["ADMIN_COLUMNS", "JOB_COLUMNS", "ORDERS", "JobFilter", "SharedFirstPages", "first_pages", "jobs_page",
+           "shared_first_pages", "store_version"]
 
 #: Columns of the jobs table, in display order (times are UTC strings).
 JOB_COLUMNS = ("job_id", "name", "status", "service", "panel", "queue_position", "created_at", "finished_at",
@@ -117,16 +122,71 @@ def first_pages(store: Store, flt: JobFilter, *, page_size: int = 20, order: str
     One scan: each status's first rows come from a window, and the first page of all statuses is
     among them (a row in the overall top ``page_size`` is in its own status's top ``page_size``).
     """
+    with store.read() as con:
+        return _first_pages_on(con, flt, page_size, order, columns)
+
+
+def _first_pages_on(con: duckdb.DuckDBPyConnection, flt: JobFilter, page_size: int, order: str,
+                    columns: tuple[str, ...]) -> dict[str | None, tuple[pd.DataFrame, int]]:
     where, params = replace(flt, status=None).where()
     sql = (f"SELECT {_check_columns(columns)}, count(*) OVER (PARTITION BY status), "
            f"row_number() OVER (ORDER BY {ORDERS[order]}) AS overall FROM jobs{where} "
            f"QUALIFY row_number() OVER (PARTITION BY status ORDER BY {ORDERS[order]}) <= {int(page_size)} "
            "ORDER BY overall")
-    with store.read() as con:
-        rows = con.execute(sql, params).fetchall()
+    rows = con.execute(sql, params).fetchall()
     at = columns.index("status")
     counts = {row[at]: int(row[-2]) for row in rows}
     pages = {None: (_frame([r[:-2] for r in rows if r[-1] <= page_size], columns), sum(counts.values()))}
     for status, count in counts.items():
         pages[status] = (_frame([r[:-2] for r in rows if r[at] == status], columns), count)
     return pages
+
+
+FirstPages = dict[str | None, tuple[pd.DataFrame, int]]
+_SharedKey = tuple[JobFilter, int, str, tuple[str, ...]]
+
+
+class SharedFirstPages:
+    """:func:`first_pages` for every open page of a server, in one DuckDB open per store version.
+
+    After each monitor sweep every open page re-reads its first page, and opening the file is most
+    of a read's cost: twenty sessions, twenty opens.  Here the first page to ask at a new version
+    reads, in one connection, every filter asked for within ``keep`` seconds (each session's own,
+    owner included, so nobody gets another's rows); the other pages take theirs from memory.
+    """
+
+    def __init__(self, keep: float = 60.0) -> None:
+        self.keep = keep
+        self._lock = threading.Lock()
+        self._version: tuple | None = None
+        self._pages: dict[_SharedKey, FirstPages] = {}
+        self._asked: dict[_SharedKey, float] = {}
+        self.opens = 0  # DuckDB opens made (tests and benchmarks read it)
+
+    def get(self, store: Store, version: tuple, flt: JobFilter, *, page_size: int = 20,
+            order: str = "newest first", columns: tuple[str, ...] = JOB_COLUMNS) -> FirstPages:
+        key = (replace(flt, status=None), page_size, order, columns)
+        now = time.monotonic()
+        with self._lock:  # pages asking meanwhile wait for this read, which holds theirs too
+            self._asked[key] = now
+            if version != self._version:
+                self._version, self._pages = version, {}
+            if key not in self._pages:
+                self._asked = {k: t for k, t in self._asked.items() if now - t < self.keep}
+                wanted = [k for k in self._asked if k not in self._pages]
+                with store.read() as con:
+                    self.opens += 1
+                    for k in wanted:
+                        self._pages[k] = _first_pages_on(con, *k)
+            return self._pages[key]
+
+
+_shared: dict[Path, SharedFirstPages] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_first_pages(store: Store) -> SharedFirstPages:
+    """The process's :class:`SharedFirstPages` of ``store``'s file."""
+    with _shared_lock:
+        return _shared.setdefault(store.path, SharedFirstPages())
+

@@ -21,6 +21,7 @@ from fedimpute.models import JobStatus
 from fedimpute.paths import DB_FILENAME
 from fedimpute.ui.app import HubApp
 from fedimpute.ui.components import StatisticsView
+from fedimpute.ui.queries import SharedFirstPages
 from fedimpute.ui.state import HubState, JobDetailState
 from fedimpute.ui.state.hub import BUSY_NOTICE
 from tests.ui.locking import store_locked
@@ -47,7 +48,7 @@ def threads(monkeypatch) -> list[threading.Thread]:
             return real(*args, **kwargs)
         return read
 
-    for module, name in ((jobs_module, "first_pages"), (jobs_module, "jobs_page"),
+    for module, name in ((SharedFirstPages, "get"), (jobs_module, "jobs_page"),
                          (statistics_module, "user_statistics")):
         monkeypatch.setattr(module, name, recording(getattr(module, name)))
     monkeypatch.setattr(JobDetailState, "_snapshot", recording(JobDetailState._snapshot))

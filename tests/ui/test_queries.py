@@ -63,3 +63,26 @@ def test_first_pages__match_one_query_per_status(store, owners, order):
         expected = jobs_page(store, JobFilter(owner="alice", status=status, search="job"), page_size=2, order=order)
         got = pages.get(status, (expected[0].iloc[0:0], 0))
         assert got[1] == expected[1] and got[0].equals(expected[0]), (status, got, expected)
+
+
+def test_shared_first_pages__one_open_per_version_and_each_filter_its_own_rows(store, owners):
+    """Sessions re-reading after a sweep cost one DuckDB open between them, and nobody gets another's rows."""
+    from fedimpute.models import Job, JobStatus
+    from fedimpute.ui.queries import SharedFirstPages, store_version
+
+    shared = SharedFirstPages()
+    alice, bob = JobFilter(owner="alice"), JobFilter(owner="bob")
+    version = store_version(store)
+    shared.get(store, version, alice)
+    shared.get(store, version, bob)
+    assert shared.opens == 2  # bob had not asked before alice's read
+    new = Job(service="local", owner="bob", name="new", status=JobStatus.QUEUED)
+    store.add_job(new)
+    version = store_version(store)
+    alices = shared.get(store, version, alice)  # the first to ask at the new version reads both filters
+    bobs = shared.get(store, version, bob)
+    assert shared.opens == 3
+    assert set(alices[None][0]["job_id"]) == set(owners.alice) and alices[None][1] == len(owners.alice)
+    assert set(bobs[None][0]["job_id"]) == {*owners.bob, new.job_id} and bobs[None][1] == len(owners.bob) + 1
+    for status, (rows, count) in first_pages(store, bob).items():  # the same pages as a read of its own
+        assert bobs[status][0].equals(rows) and bobs[status][1] == count

@@ -133,14 +133,13 @@ def test_job_list__status_switch_is_answered_from_the_pages_read(alice_state, st
     """We can switch the status filter without opening DuckDB again, until the store changes."""
     import fedimpute.ui.state.jobs as jobs_module
 
-    reads = []
-    real = jobs_module.first_pages
-    monkeypatch.setattr(jobs_module, "first_pages", lambda *a, **k: reads.append(1) or real(*a, **k))
+    shared = jobs_module.shared_first_pages(alice_state.store)
+    opened = shared.opens
     jobs = JobListState(hub_state=alice_state)
     jobs.status = "running"
     jobs.status = "failed"
-    assert len(reads) == 1 and jobs.total == 1 and jobs.rows.loc[0, "status"] == "failed"
+    assert shared.opens - opened == 1 and jobs.total == 1 and jobs.rows.loc[0, "status"] == "failed"
     store.add_job(Job(service="local", owner="alice", name="another failure", status=JobStatus.FAILED))
     jobs.status = "all"
     jobs.status = "failed"
-    assert len(reads) == 2 and jobs.total == 2
+    assert shared.opens - opened == 2 and jobs.total == 2

@@ -20,7 +20,15 @@ import param
 
 from fedimpute.exceptions import StoreError, StoreLockedError
 from fedimpute.models import JobStatus
-from fedimpute.ui.queries import ADMIN_COLUMNS, JOB_COLUMNS, ORDERS, JobFilter, first_pages, jobs_page, store_version
+from fedimpute.ui.queries import (
+    ADMIN_COLUMNS,
+    JOB_COLUMNS,
+    ORDERS,
+    JobFilter,
+    jobs_page,
+    shared_first_pages,
+    store_version,
+)
 from fedimpute.ui.state.hub import BUSY_NOTICE, HubState
 
 __all__ = ["ALL", "JobListState"]
@@ -114,8 +122,9 @@ class JobListState(param.Parameterized):
         store = self.hub_state.store
         if page != 1:
             return {key: jobs_page(store, flt, page=page, page_size=size, order=order, columns=self.columns)}
-        found = {(replace(flt, status=status), 1, size, order): result for status, result in
-                 first_pages(store, flt, page_size=size, order=order, columns=self.columns).items()}
+        shared = shared_first_pages(store).get(store, store_version(store), flt, page_size=size, order=order,
+                                               columns=self.columns)
+        found = {(replace(flt, status=status), 1, size, order): result for status, result in shared.items()}
         found.setdefault(key, (pd.DataFrame(columns=list(self.columns)), 0))  # a status without jobs
         return found
 
