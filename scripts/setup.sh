@@ -7,8 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian/Ubuntu packages the features and tests need: the local engine's and pre-flight's tools
-# (jq and libmagic1 are used by the sapporo WES server; chromium renders exported reports in the tests).
-APT_PACKAGES=(bcftools tabix beagle minimac4 bio-eagle jq libmagic1 chromium)
+# (jq and libmagic1 are used by the sapporo WES server; chromium renders exported reports in the tests;
+# gcc builds the quality command's line scanner on first use, which falls back to DuckDB without it).
+APT_PACKAGES=(bcftools tabix beagle minimac4 bio-eagle jq libmagic1 chromium gcc libc6-dev)
 
 PY="${FEDIMPUTE_PYTHON:-python3}"
 have_root_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }

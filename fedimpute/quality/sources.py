@@ -16,7 +16,10 @@ written once.  How a file is read was chosen by measurement (``benchmarks/qualit
   and each value taken from the entry where the file's first record has it, checked, with
   ``regexp_extract`` only for rows that differ (10 M sites: 1.9 s against 3.5 s with a regexp
   per value, 2 cores);
-* a file is never read by its name: DuckDB is told the compression (:func:`_compression`).
+* a file is never read by its name: DuckDB is told the compression (:func:`_compression`);
+* the summaries read a large BGZF info VCF another way, in chunks while it is inflated
+  (:mod:`fedimpute.quality.info_stream`, 2x less CPU); this reader stays the reference it falls
+  back to, and the reader of per-variant tables.
 
 The flags (typed / imputed) are read only where a view needs them: the contract's summary does
 not.  Without bgzip or bcftools every path falls back to DuckDB alone.

@@ -18,8 +18,9 @@ from typing import Any
 import duckdb
 
 from fedimpute.exceptions import UsageError
-from fedimpute.quality.bins import MAF_BINS, bin_case_sql
+from fedimpute.quality.bins import MAF_BINS
 from fedimpute.quality.formats import describe_file
+from fedimpute.quality.info_stream import partial_sums_sql, stream_partials, streamable
 from fedimpute.quality.sources import connect, one_row, read_error, source_sql
 
 __all__ = ["aggregate_files", "quality_details", "summarize_info_files"]
@@ -49,16 +50,13 @@ def aggregate_files(
     con.execute(_PARTIALS)
     for path in paths:
         qf = describe_file(path)
-        with source_sql(qf, strategy=strategy) as sql:
-            try:
-                con.execute(
-                    f"INSERT INTO partials SELECT ?, chrom, {'typed' if typed else 'NULL'}, "
-                    f"{bin_case_sql('maf')} AS bin, count(r2), "
-                    f"sum(r2), count_if(r2 >= 0.3), count_if(r2 >= 0.8) FROM ({sql}) GROUP BY ALL",
-                    [str(path)],
-                )
-            except duckdb.Error as exc:
-                raise read_error(path, exc) from exc
+        try:
+            if streamable(qf, strategy) and stream_partials(con, qf, str(path), typed=typed):
+                continue
+            with source_sql(qf, strategy=strategy) as sql:
+                con.execute(f"INSERT INTO partials SELECT ?, * FROM ({partial_sums_sql(sql, typed)})", [str(path)])
+        except duckdb.Error as exc:
+            raise read_error(path, exc) from exc
     return con
 
 
