@@ -1,4 +1,4 @@
-"""Quality summary speed: fedimpute (DuckDB) against a plain pandas implementation, in one run.
+"""Quality summary speed: fedimpute (DuckDB; libdeflate and a C scanner for info VCFs) against pandas, in one run.
 
     python benchmarks/quality.py [--variants 10000000] [--repeats 1] [--layout both|table|vcf]
 
@@ -220,7 +220,7 @@ def run(n: int, layout: str, repeats: int) -> bool:
         f"gzip); both agree on every number"
     )
     print(
-        f"[{layout}] fedimpute (DuckDB): {o_wall:6.2f} s wall, {o_cpu:6.2f} s CPU, "
+        f"[{layout}] fedimpute:          {o_wall:6.2f} s wall, {o_cpu:6.2f} s CPU, "
         f"{variants / o_wall / 1e6:5.2f} M variants/s"
     )
     print(
