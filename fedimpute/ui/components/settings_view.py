@@ -14,7 +14,7 @@ import param
 from fedimpute.ui.components._notes import note
 from fedimpute.ui.state.hub import with_default
 from fedimpute.ui.state.tokens import TokenState
-from fedimpute.ui.tables import make_table, update_table
+from fedimpute.ui.text import escaped
 
 __all__ = ["SettingsView", "token_rows"]
 
@@ -29,6 +29,18 @@ def token_rows(tokens: TokenState, *, shared: bool) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+TABLE_CSS = "border-collapse:collapse;margin:6px 0"
+CELL_CSS = "border-bottom:1px solid #ddd;padding:4px 10px;text-align:left;vertical-align:top"
+
+
+def table_html(frame: pd.DataFrame) -> str:
+    """``frame`` as an HTML table, every cell escaped."""
+    head = "".join(f'<th style="{CELL_CSS}">{escaped(c)}</th>' for c in frame.columns)
+    body = "".join("<tr>" + "".join(f'<td style="{CELL_CSS}">{escaped(v)}</td>' for v in row) + "</tr>"
+                   for row in frame.itertuples(index=False))
+    return f'<table style="{TABLE_CSS}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
 class SettingsView(pn.viewable.Viewer):
     """Set, replace or remove a token; each is checked with the service before it is kept."""
 
@@ -38,7 +50,10 @@ class SettingsView(pn.viewable.Viewer):
         super().__init__(**with_default(params, "tokens", lambda state: TokenState(hub_state=state)))
         tokens = self.tokens
         self._admin = tokens.is_admin is not None
-        self._table = make_table(token_rows(tokens, shared=self._admin), multiline=("your token",))
+        # plain escaped HTML, not a Tabulator: the statuses arrive while the view is first being rendered,
+        # and rows that reach a Tabulator before the browser has drawn it can be lost (then "reading ..."
+        # stayed until the next action)
+        self._table = pn.pane.HTML(table_html(token_rows(tokens, shared=self._admin)), sizing_mode="stretch_width")
         self._service = pn.widgets.Select(label="Service", options=list(tokens.services), width=220)
         self._token = pn.widgets.PasswordInput(label="API token", placeholder="paste the token from the service's "
                                                "profile page", width=420)
@@ -57,7 +72,9 @@ class SettingsView(pn.viewable.Viewer):
             tokens.refresh()
 
     def _show(self, *_events) -> None:
-        update_table(self._table, token_rows(self.tokens, shared=self._admin))
+        html = table_html(token_rows(self.tokens, shared=self._admin))
+        if self._table.object != html:
+            self._table.object = html
         names = list(self.tokens.services)
         if list(self._service.options) != names:
             chosen = self._service.value if self._service.value in names else next(iter(names), None)
