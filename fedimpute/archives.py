@@ -287,7 +287,8 @@ def _decompress_all(archive: zipfile.ZipFile, name: str, plan: list[tuple[zipfil
             maybe = " or the password is wrong" if info.flag_bits & 0x1 else ""
             raise ArchiveError(f"{name} is corrupt{maybe} ({exc}); download it again") from exc
         except NotImplementedError as exc:
-            raise ArchiveError(f"{name} uses a compression fedimpute cannot read ({exc})") from exc
+            raise ArchiveError(f"{name} uses a compression fedimpute cannot read ({exc}); unpack it by hand "
+                               "(e.g. `7z x`, with the job's password) into the job's results folder") from exc
     return staged
 
 

@@ -132,8 +132,9 @@ def test_cookie_flags_and_security_headers(server):
 
 
 def test_logout_ends_the_session_on_the_server(server):
-    base, _, _ = server
+    base, home, _ = server
     with as_user(base, "alice") as alice:
+        assert Accounts(home).get("alice").last_sign_in is not None  # stamped before the sign-in answered
         copied = alice.cookies["fedimpute_session"]
         alice.get("/logout", follow_redirects=False)
     assert refused(httpx.get(f"{base}/dashboard", cookies={"fedimpute_session": copied}, follow_redirects=False))

@@ -76,6 +76,8 @@ class LoginHandler(_Base):
             return
         throttle.succeeded(name, address)
         self.auth.sign_in(self, account.name)
+        # the stamp writes the users file under its lock, which `fedimpute users` may hold: not on the loop
+        await asyncio.get_running_loop().run_in_executor(None, self.auth.accounts.record_sign_in, account.name)
         log.info("user %r signed in from %s", account.name, address)
         self.redirect(next_url)
 

@@ -48,7 +48,6 @@ class AuthContext:
         session = self.sessions.open(user)
         handler.set_signed_cookie(COOKIE, session.sid, expires_days=None, httponly=True, secure=self.secure,
                                   samesite="Lax", path="/")
-        self.accounts.record_sign_in(user)
 
     def sign_out(self, handler: RequestHandler) -> None:
         session = self.session_of(handler)
