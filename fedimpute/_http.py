@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ from fedimpute.exceptions import (
     RemoteRejectedError,
     ServiceError,
     ServiceUnavailableError,
+    UsageError,
 )
 
 __all__ = ["USER_AGENT", "StaleConnectionRetry", "build_client", "check_response", "error_message", "json_body",
@@ -62,19 +64,28 @@ class StaleConnectionRetry(httpx.AsyncBaseTransport):
 
 
 @functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    """One SSL context for every client: loading the CA bundle costs about 60 ms each time."""
-    return httpx.create_ssl_context()
+def _ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """One SSL context per CA bundle: loading one costs about 60 ms each time.  ``ca_bundle`` is a
+    service's own CA (a lab's CA, a partner node's self-signed certificate): it replaces the
+    system's CAs for that service only."""
+    if ca_bundle is None:
+        return httpx.create_ssl_context()
+    try:
+        return ssl.create_default_context(cafile=ca_bundle)
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(f"cannot load the CA bundle {ca_bundle} ({exc}); fix the service's ca_bundle setting "
+                         "(a PEM file)") from exc
 
 
 def build_client(base_url: str, *, auth: httpx.Auth | None = None, headers: dict[str, str] | None = None,
-                 timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
+                 timeout: httpx.Timeout = DEFAULT_TIMEOUT, ca_bundle: str | None = None) -> httpx.AsyncClient:
     """An AsyncClient for one service: relative URLs under ``base_url``, ``auth`` on every request
-    (an adapter sets its own protocol's), our User-Agent, redirects followed (S3 result links), and
-    a GET retried once on a stale keep-alive connection."""
+    (an adapter sets its own protocol's), our User-Agent, redirects followed (S3 result links), a
+    GET retried once on a stale keep-alive connection, and the service's own CA when it has one."""
+    verify = _ssl_context(os.path.expanduser(ca_bundle) if ca_bundle else None)
     return httpx.AsyncClient(base_url=base_url, auth=auth, headers={"User-Agent": USER_AGENT, **(headers or {})},
                              timeout=timeout, follow_redirects=True,
-                             transport=StaleConnectionRetry(httpx.AsyncHTTPTransport(verify=_ssl_context())))
+                             transport=StaleConnectionRetry(httpx.AsyncHTTPTransport(verify=verify)))
 
 
 def error_message(response: httpx.Response) -> str:

@@ -14,6 +14,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 __all__ = ["MultipartBody", "ProgressCallback"]
 
@@ -30,15 +31,17 @@ class MultipartBody:
     """Text fields and file parts, rendered lazily.  Parts keep the order they were added in."""
 
     boundary: str = field(default_factory=lambda: "fedimpute-" + secrets.token_hex(16))
-    _parts: list[tuple[bytes, Path | bytes]] = field(default_factory=list)
+    _parts: list[tuple[bytes, Path | bytes | BinaryIO]] = field(default_factory=list)
 
     def add_field(self, name: str, value: str) -> None:
         head = f'--{self.boundary}\r\nContent-Disposition: form-data; name="{_quote(name)}"\r\n\r\n'
         self._parts.append((head.encode(), value.encode()))
 
-    def add_file(self, name: str, path: Path, *, filename: str | None = None,
+    def add_file(self, name: str, path: Path | BinaryIO, *, filename: str | None = None,
                  content_type: str = "application/octet-stream") -> None:
-        fname = filename or path.name
+        """A file part from ``path``, or from an open seekable binary file (sent from its start: an
+        upload the engine's gateway received, forwarded without another copy on disk)."""
+        fname = filename or (path.name if isinstance(path, Path) else "file")
         head = (f'--{self.boundary}\r\nContent-Disposition: form-data; name="{_quote(name)}"; '
                 f'filename="{_quote(fname)}"\r\nContent-Type: {content_type}\r\n\r\n')
         self._parts.append((head.encode(), path))
@@ -54,8 +57,7 @@ class MultipartBody:
     def __len__(self) -> int:
         total = len(self._tail)
         for head, body in self._parts:
-            size = os.path.getsize(body) if isinstance(body, Path) else len(body)
-            total += len(head) + size + 2
+            total += len(head) + _size(body) + 2
         return total
 
     def headers(self) -> dict[str, str]:
@@ -76,9 +78,14 @@ class MultipartBody:
             report(len(head))
             if isinstance(body, Path):
                 with body.open("rb") as fh:
-                    while chunk := await asyncio.to_thread(fh.read, CHUNK):
+                    async for chunk in _chunks(fh):
                         yield chunk
                         report(len(chunk))
+            elif not isinstance(body, bytes):
+                body.seek(0)
+                async for chunk in _chunks(body):
+                    yield chunk
+                    report(len(chunk))
             else:
                 yield body
                 report(len(body))
@@ -86,3 +93,16 @@ class MultipartBody:
             report(2)
         yield self._tail
         report(len(self._tail))
+
+
+def _size(body: Path | bytes | BinaryIO) -> int:
+    if isinstance(body, Path):
+        return os.path.getsize(body)
+    if isinstance(body, bytes):
+        return len(body)
+    return body.seek(0, os.SEEK_END)
+
+
+async def _chunks(fh: BinaryIO) -> AsyncIterator[bytes]:
+    while chunk := await asyncio.to_thread(fh.read, CHUNK):
+        yield chunk

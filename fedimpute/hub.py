@@ -45,7 +45,8 @@ class Hub:
                  client_factory: ClientFactory | None = None) -> None:
         self.store = store or Store()
         self.credentials = credentials or Credentials(self.store.home)
-        self._client_factory = client_factory or (lambda service: build_client(service.url))
+        self._client_factory = client_factory or (
+            lambda service: build_client(service.url, ca_bundle=service.settings.get("ca_bundle")))
         self.jobs = JobLifecycle(self.store, self.credentials, self)
 
     def with_request_hook(self, hook: Callable[[httpx.Request], Awaitable[None]]) -> Hub:

@@ -14,7 +14,10 @@ if TYPE_CHECKING:
 
 __all__ = ["engine_app"]
 
-engine_app = typer.Typer(help="The local imputation engine (a WES server on 127.0.0.1).", no_args_is_help=True)
+engine_app = typer.Typer(help="The local imputation engine (a WES server; loopback unless exposed to partners).",
+                         no_args_is_help=True)
+tokens_app = typer.Typer(help="Partner tokens: who may use this engine as a federated node.", no_args_is_help=True)
+engine_app.add_typer(tokens_app, name="tokens")
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -24,6 +27,13 @@ def _print_status(status: dict[str, Any], as_json: bool) -> None:
         return
     state = f"running at {status['url']} (pid {status['pid']})" if status["running"] else "stopped"
     out.print(f"local engine: {state}", markup=False)
+    if status.get("runner"):
+        system = f" on {status['batch_system']}" if status.get("batch_system") else ""
+        out.print(f"runner: {status['runner']}{system}", markup=False)
+    if status.get("public_url"):
+        out.print(f"partners reach it at {status['public_url']}", markup=False)
+    if status.get("partners"):
+        out.print(f"partner tokens: {', '.join(status['partners'])}", markup=False)
     out.print(f"panels: {', '.join(status['panels']) or 'none (add one with `fedimpute engine add-panel`)'}",
               markup=False)
     if status.get("tools"):  # checked when the engine started (fedimpute.engine.toolcheck)
@@ -33,12 +43,31 @@ def _print_status(status: dict[str, Any], as_json: bool) -> None:
 
 
 @engine_app.command("start")
-def start(port: Annotated[int | None, typer.Option("--port", help="Port on 127.0.0.1 (default: a free one).")]
-          = None, as_json: Json = False) -> None:
+def start(
+    port: Annotated[int | None, typer.Option("--port", help="Port of the engine (default: a free one).")] = None,
+    runner: Annotated[str, typer.Option("--runner", help="cwltool (one process per run) or toil.")] = "cwltool",
+    batch_system: Annotated[str | None, typer.Option(
+        "--batch-system", help="Toil batch system: single_machine (default), slurm, lsf, ...")] = None,
+    max_cores: Annotated[int | None, typer.Option("--max-cores", help="Toil: cores to use at most.")] = None,
+    work_dir: Annotated[Path | None, typer.Option("--work-dir", help="Toil: job stores and work folders "
+                                                  "(a folder every cluster node sees).")] = None,
+    address: Annotated[str, typer.Option("--address", help="Address to listen on; other than loopback "
+                                         "needs TLS and a partner token.")] = "127.0.0.1",
+    ssl_certfile: Annotated[Path | None, typer.Option("--ssl-certfile", help="TLS certificate (PEM).")] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option("--ssl-keyfile", help="TLS private key (PEM).")] = None,
+    insecure_http: Annotated[bool, typer.Option("--insecure-http", help="Plain HTTP on a non-loopback address "
+                                                "(only behind a TLS proxy).")] = False,
+    as_json: Json = False,
+) -> None:
     """Start the local engine and register it as service `local`."""
+    from fedimpute.engine.options import EngineOptions
     from fedimpute.engine.server import engine_start
 
-    _print_status(engine_start(port), as_json)
+    options = EngineOptions(runner=runner, batch_system=batch_system, max_cores=max_cores,
+                            work_dir=str(work_dir) if work_dir else None, address=address,
+                            ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+                            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None, insecure_http=insecure_http)
+    _print_status(engine_start(port, options=options), as_json)
 
 
 @engine_app.command("stop")
@@ -56,6 +85,20 @@ def status(as_json: Json = False) -> None:
     from fedimpute.engine.server import engine_status
 
     _print_status(engine_status(), as_json)
+
+
+@engine_app.command("runs")
+def runs(as_json: Json = False) -> None:
+    """Every run on the engine, partners' too, with the partner that made it."""
+    from fedimpute.engine.server import engine_runs
+
+    rows = engine_runs()
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        out.print(f"{row['run_id']}\t{row['state']}\t{row['partner'] or '(this home)'}\t{row['start_time'] or ''}",
+                  markup=False)
 
 
 @engine_app.command("add-panel")
@@ -125,3 +168,42 @@ def _demo_job() -> Job:
         return job
 
     return asyncio.run(run())
+
+
+@tokens_app.command("add")
+def tokens_add(name: Annotated[str, typer.Argument(help="Partner name, e.g. site-b.")], as_json: Json = False) -> None:
+    """Make a partner token; it is printed once (only its hash is kept)."""
+    from fedimpute.engine.node_tokens import NodeTokens
+
+    token = NodeTokens().add(name)
+    if as_json:
+        emit_json({"name": name, "token": token})
+    else:
+        out.print(token, markup=False)
+        err.print(f"token for partner {name}: shown once, give it to them over a private channel; they add this "
+                  "engine with `fedimpute services add NAME --protocol wes --url URL --set workflow=impute` and "
+                  "`fedimpute login NAME --token-stdin`")
+
+
+@tokens_app.command("list")
+def tokens_list(as_json: Json = False) -> None:
+    """Partners with a token (names and dates, never the tokens)."""
+    from fedimpute.engine.node_tokens import NodeTokens
+
+    rows = NodeTokens().list()
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        out.print(f"{row['name']}\t{row['created_at']}", markup=False)
+    if not rows:
+        err.print("no partner tokens: the engine needs no token (loopback only)")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(name: Annotated[str, typer.Argument(help="Partner name.")]) -> None:
+    """Revoke a partner's token (its next request gets 401)."""
+    from fedimpute.engine.node_tokens import NodeTokens
+
+    NodeTokens().revoke(name)
+    err.print(f"revoked the token of partner {name}")

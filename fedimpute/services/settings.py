@@ -11,8 +11,9 @@ gives the ``--set`` help its text (the fields' descriptions).  The limits every 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from fedimpute.exceptions import UnknownSettingError, UsageError
 
@@ -29,6 +30,19 @@ class ServiceSettings(BaseModel):
 
     poll_interval: float | None = Field(default=None, ge=0, description="seconds between polls of one job (0: "
                                         "at every sweep of the monitor)")
+    ca_bundle: str | None = Field(default=None, description="PEM file of the CA that signed the service's "
+                                  "certificate (a lab CA, or a partner node's self-signed certificate)")
+
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _ca_bundle_exists(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise ValueError(f"the CA bundle {path} is not a file (a PEM certificate)")
+        return str(path.resolve())
 
 
 def setting_keys(model: type[ServiceSettings]) -> list[str]:

@@ -154,6 +154,11 @@ class WesService(base.ImputationService):
         return next((dict(e.get("params") or {}) for e in self._panel_file() if e["panel_id"] == panel_id), {})
 
     async def discover_panels(self) -> list[ReferencePanel]:
+        """The ``panels`` setting's list; without one, the panels a fedimpute engine node announces in
+        its service-info (``fedimpute_panels``: the node fills in their files itself)."""
+        if self.settings.panels is None:
+            announced = (await self.service_info()).get("fedimpute_panels") or []
+            return [panel_from_entry(self.name, entry) for entry in announced if isinstance(entry, dict)]
         return self.panel_list()
 
     # -- runs ------------------------------------------------------------------------------------
