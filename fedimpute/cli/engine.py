@@ -105,8 +105,9 @@ def runs(as_json: Json = False) -> None:
 def add_panel(
     vcf: Annotated[Path, typer.Argument(help="Phased reference panel VCF (bgzipped).")],
     panel_id: Annotated[str, typer.Option("--id", help="Short panel id, e.g. my-panel.")],
-    name: Annotated[str, typer.Option("--name", help="Display name.")],
-    build: Annotated[str, typer.Option("--build", help="hg19 or hg38.")],
+    name: Annotated[str | None, typer.Option("--name", help="Display name (default: the id).")] = None,
+    build: Annotated[str | None, typer.Option("--build", help="hg19 or hg38 (default: as the VCF header "
+                                              "says).")] = None,
     population: Annotated[list[str] | None, typer.Option("--population", help="Repeat for each.")] = None,
     genetic_map: Annotated[Path | None, typer.Option("--map", help="Genetic map, PLINK .map layout.")] = None,
     fasta: Annotated[Path | None, typer.Option("--fasta", help="Reference FASTA (.fa or .fa.gz).")] = None,

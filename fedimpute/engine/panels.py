@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -74,15 +75,37 @@ def _copy_maps(plink_map: Path, folder: Path, chrom: str) -> dict[str, Path]:
     return write_maps(folder, chrom, positions, cm)
 
 
-def add_panel(vcf: Path, *, panel_id: str, name: str, build: str, populations: list[str] | None = None,
-              genetic_map: Path | None = None, fasta: Path | None = None, home: Path | None = None,
-              replace: bool = False) -> dict[str, Any]:
+def header_build(vcf: Path) -> str | None:
+    """The build a panel's header names: its ``##reference`` line, else its ``##contig`` lengths
+    (only where exactly one build matches); None when the header does not say."""
+    from fedimpute.preflight.build import BUILDS, LENGTHS, canonical, reference_build
+
+    header = _run("bcftools", "view", "-h", str(vcf)).splitlines()
+    for line in header:
+        if line.startswith(("##reference=", "##assembly=")) and (build := reference_build(line)):
+            return build
+    matches: set[str] = set()
+    for line in header:
+        if m := re.match(r"##contig=<ID=([^,>]+),.*length=(\d+)", line):
+            matches |= {b for b in BUILDS if LENGTHS[b].get(canonical(m[1])) == int(m[2])}
+    return matches.pop() if len(matches) == 1 else None
+
+
+def add_panel(vcf: Path, *, panel_id: str, name: str | None = None, build: str | None = None,
+              populations: list[str] | None = None, genetic_map: Path | None = None, fasta: Path | None = None,
+              home: Path | None = None, replace: bool = False) -> dict[str, Any]:
     """Register a phased panel VCF; return its manifest."""
     require_tools("bcftools", "tabix", "minimac4")
     if not vcf.is_file():
         raise UsageError(f"panel file {vcf} does not exist")
+    if build is None:
+        build = header_build(vcf)
+        if build is None:
+            raise UsageError(f"the header of {vcf} names no genome build (no ##reference line or ##contig lengths); "
+                             "give it with --build hg19 or --build hg38")
     if build not in ("hg19", "hg38"):
         raise UsageError(f"--build must be hg19 or hg38, got {build!r}")
+    name = name or panel_id
     folder = panels_dir(home) / panel_id
     if folder.exists() and not replace:
         raise UsageError(f"a panel with id {panel_id!r} exists; choose another id or pass --replace")

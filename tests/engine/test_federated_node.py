@@ -201,3 +201,21 @@ def test_engine_tokens__shown_once_kept_hashed(home, cli):
     assert token not in cli("engine", "tokens", "list", "--json").stdout
     assert cli("engine", "tokens", "revoke", "nobody").returncode == 2
     assert os.environ["FEDIMPUTE_HOME"] == str(home)
+
+
+def test_add_panel__name_and_build_from_the_header(home, cli, tmp_path):
+    import subprocess
+
+    panel = tmp_path / "with-contig.vcf.gz"
+    header = tmp_path / "h.txt"
+    original = subprocess.run(["bcftools", "view", "-h", str(FIXTURE / "ref.vcf.gz")], capture_output=True, text=True,
+                              check=True).stdout
+    header.write_text(original.replace("length=1101000", "length=64444167"))  # chr20 of GRCh38
+    subprocess.run(["bcftools", "reheader", "-h", str(header), "-o", str(panel), str(FIXTURE / "ref.vcf.gz")],
+                   check=True)
+    added = cli("engine", "add-panel", str(panel), "--id", "hdr", "--json")
+    assert added.returncode == 0, added.stderr
+    manifest = json.loads(added.stdout)
+    assert (manifest["build"], manifest["name"]) == ("hg38", "hdr")
+    refused = cli("engine", "add-panel", str(FIXTURE / "ref.vcf.gz"), "--id", "nohdr")
+    assert refused.returncode == 2 and "--build" in refused.stderr
