@@ -51,7 +51,8 @@ def test_registry__toy_is_listed_with_its_settings(toy):
     assert protocol_help().endswith("cloudgene, wes, dnastack, local, toy.")
     assert ("toy: queue: toy queue the jobs go to (default main); steps: polls a toy job takes to finish "
             "(default 2); poll_interval: seconds between polls of one job (0: at every sweep of the monitor) "
-            "(default 7).") in settings_help()
+            "(default 7); ca_bundle: PEM file of the CA that signed the service's certificate (a lab CA, or a "
+            "partner node's self-signed certificate).") in settings_help()
 
 
 def test_registry__forgotten_toy_is_unknown(toy):
@@ -72,7 +73,7 @@ def test_services_add__toy_settings_validated_by_its_model(toy, capsys):
     assert (row["protocol"], row["settings"]) == ("toy", {"queue": "fast", "steps": "3"})
     code, _, err = run(capsys, "services", "add", "u", "--protocol", "toy", "--url", "http://x", "--set", "nope=1")
     assert code == 2 and "unknown setting 'nope' for protocol toy; known keys: queue, steps, poll_interval, " \
-                         "min_samples" in err
+                         "ca_bundle, min_samples" in err
     code, _, err = run(capsys, "services", "add", "u", "--protocol", "toy", "--url", "http://x", "--set", "steps=x")
     assert code == 2 and "setting steps of protocol toy: Input should be a valid integer" in err and "'x'" in err
     code, _, err = run(capsys, "services", "add", "u", "--protocol", "toi", "--url", "http://x")
