@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 
 # Debian/Ubuntu packages the features and tests need: the local engine's and pre-flight's tools
 # (jq and libmagic1 are used by the sapporo WES server; chromium renders exported reports in the tests;
-# gcc builds the quality command's line scanner on first use, which falls back to DuckDB without it).
-APT_PACKAGES=(bcftools tabix beagle minimac4 bio-eagle jq libmagic1 chromium gcc libc6-dev)
+# gcc builds the quality command's line scanner on first use, which falls back to DuckDB without it;
+# slurm-wlm and munge give the local engine's Toil runner a real cluster: scripts/slurm-local.sh).
+APT_PACKAGES=(bcftools tabix beagle minimac4 bio-eagle jq libmagic1 chromium gcc libc6-dev slurm-wlm munge)
 
 PY="${FEDIMPUTE_PYTHON:-python3}"
 have_root_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
@@ -56,4 +57,6 @@ pip_install -e '.[ui,report,jupyter,test,engine]'
   || { echo "setup: fedimpute is not installed in .venv" >&2; exit 1; }
 # The WES server (sapporo + cwltool, pinned) lives in its own venv: it pins its own FastAPI and pydantic.
 .venv/bin/python -m fedimpute.engine.wesenv >/dev/null
+# Toil (the engine's second runner, `--runner toil`, for Slurm and other batch systems) likewise: it pins its own cwltool.
+.venv/bin/python -m fedimpute.engine.toilenv >/dev/null
 echo "setup: ready (.venv/bin/fedimpute)" >&2
