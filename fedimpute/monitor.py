@@ -199,7 +199,7 @@ class Monitor(Upkeep):
             update_parent(self.store, parent)
         result.requests = self._requests - start
         self._upkeep(result)
-        await self._check_health(result)
+        await self._async_upkeep(result)
         return result
 
     def _needs_token_reader(self) -> Callable[[str], bool]:

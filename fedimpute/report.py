@@ -59,6 +59,7 @@ __all__ = [
     "report_notebook_path",
     "report_scope",
     "safe_markdown_outputs",
+    "with_provenance_section",
 ]
 
 REPORT_NOTEBOOK = "03-report.ipynb"
@@ -224,6 +225,20 @@ def redact_secrets(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def with_provenance_section(html: str, job_ids: Sequence[str]) -> str:
+    """``html`` with a short "Provenance" section before ``</body>``: per reported job, how to get its
+    RO-Crate (inputs and results with SHA-256, options, service, panel, tool versions, events)."""
+    if not job_ids:
+        return html
+    items = "".join(f"<li><code>{htmllib.escape(j)}</code>: <code>fedimpute provenance {htmllib.escape(j)}</code> "
+                    "(or the job view's Provenance button)</li>" for j in job_ids)
+    section = ('<section id="fedimpute-provenance" style="margin:2em"><h2>Provenance</h2><p>How each result '
+               "was made, as an RO-Crate: input and result files with SHA-256, options, service, reference panel, "
+               f"tool versions and the job's history.</p><ul>{items}</ul></section>")
+    at = html.lower().rfind("</body>")
+    return html[:at] + section + html[at:] if at >= 0 else html + section
+
+
 @dataclass(frozen=True)
 class ReportScope:
     """Whose jobs a report covers (``owner`` None: every owner's), the jobs it reports, and the jobs
@@ -295,6 +310,7 @@ def render_report(
     nb = execute_notebook(report_notebook_path(), parameters, timeout=timeout, env={"FEDIMPUTE_HOME": str(home)})
     html, _ = offline_html(export_html(nb, title=scope.title, show_code=show_code))
     html, _ = inline_panel_css(html)
+    html = with_provenance_section(html, scope.job_ids)
     secrets = known_secrets(home)
     html = redact_secrets(html, [*secrets, *(htmllib.escape(s) for s in secrets)])
     out.parent.mkdir(parents=True, exist_ok=True)

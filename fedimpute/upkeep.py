@@ -1,5 +1,6 @@
 """The monitor's upkeep at the end of each sweep: service health every 15 minutes, warnings
-about results a service is about to delete, and the clean-up of the dashboard's upload staging.
+about results a service is about to delete, the clean-up of the dashboard's upload staging, and
+notifications (events the upkeep finds, then the outbox delivered: :mod:`fedimpute.notify`).
 
 All read the time only through :meth:`Upkeep.clock`, so tests simulate days passing without
 sleeping; health and expiry keep their schedule in the store, so it holds across processes and
@@ -25,6 +26,7 @@ from fedimpute.models import HealthRecord, HealthStatus, JobStatus, ServiceConfi
 if TYPE_CHECKING:
     from fedimpute.hub import Hub
     from fedimpute.monitor import SweepResult
+    from fedimpute.notify import Sender
     from fedimpute.store import Store
 
 __all__ = ["HANDED_OVER", "STAGING_DIRNAME", "Upkeep", "batches_in_use", "clean_staging", "staging_dir"]
@@ -54,6 +56,12 @@ class Upkeep:
     expiry_warning: timedelta = timedelta(hours=24)
     #: How often the upload staging folder is looked at.
     staging_every: timedelta = timedelta(minutes=5)
+    #: How often downloads and outages are looked for (tokens: every ``tokens_every``).
+    events_every: timedelta = timedelta(minutes=1)
+    tokens_every: timedelta = timedelta(hours=1)
+    #: A completion waits this long for the monitor to download its results (its message then carries
+    #: the quality line); only where this monitor downloads results.
+    hold_completed: timedelta = timedelta(minutes=10)
 
     def clock(self) -> datetime:
         """Now, in UTC.  Health periods and expiry warnings read the time only here, so a test can
@@ -106,6 +114,42 @@ class Upkeep:
             record = HealthRecord(service=service.name, status=HealthStatus.UNKNOWN,
                                   detail=f"check failed: {type(exc).__name__}")
         return record.model_copy(update={"checked_at": self.clock()})
+
+    async def _async_upkeep(self, result: SweepResult) -> None:
+        """The sweep's chores that talk to the network: health checks, then notifications."""
+        await self._check_health(result)
+        await self._notify(result)
+
+    async def _notify(self, result: SweepResult) -> None:
+        """Queue the events found by looking (downloads, outages, tokens), then deliver the outbox.  A
+        failure here is logged and retried next sweep: notifications never stop the monitor."""
+        from fedimpute.notify.events import queue_downloads_and_outages, queue_token_expiry
+
+        now = self.clock()
+        try:
+            if now >= getattr(self, "_events_next", now):
+                self._events_next = now + self.events_every
+                queue_downloads_and_outages(self.store, now)
+            if now >= getattr(self, "_tokens_next", now):
+                self._tokens_next = now + self.tokens_every
+                queue_token_expiry(self.store, self.hub.credentials, now)
+            report = await self._sender().run_once()
+        except Exception as exc:
+            log.warning("notifications: %s (tried again next sweep)", exc, exc_info=not isinstance(exc, FedImputeError))
+            return
+        if report:
+            result.messages.append(f"notifications: {report.sent} delivered, {report.failed} failed "
+                                   f"({report.messages} message(s))")
+
+    def _sender(self) -> Sender:
+        sender: Sender | None = getattr(self, "_notify_sender", None)
+        if sender is None:
+            from fedimpute.notify import Sender
+
+            hold = self.hold_completed if getattr(self, "auto_download", False) else None
+            sender = self._notify_sender = Sender(self.store, self.hub.credentials, clock=lambda: self.clock(),
+                                                  hold_completed=hold)
+        return sender
 
     def _upkeep(self, result: SweepResult) -> None:
         """The sweep's minute-scale chores, each on a schedule of its own."""

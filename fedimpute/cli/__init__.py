@@ -17,6 +17,8 @@ from fedimpute.cli.check import check
 from fedimpute.cli.engine import demo, engine_app
 from fedimpute.cli.jobs import jobs_app
 from fedimpute.cli.remote import panels, results_download, submit
+from fedimpute.cli.notify import notify_app
+from fedimpute.cli.provenance import provenance
 from fedimpute.cli.report import quality, report
 from fedimpute.cli.serve import serve
 from fedimpute.cli.services import login, services_app
@@ -42,12 +44,14 @@ app.command("submit")(submit)
 app.command("quality")(quality)
 app.command("check")(check)
 app.command("report")(report)
+app.command("provenance")(provenance)
 app.command("demo")(demo)
 app.command("serve")(serve)
 results_app = typer.Typer(help="Result files of jobs.", no_args_is_help=True)
 results_app.command("download")(results_download)
 app.add_typer(results_app, name="results")
 app.add_typer(engine_app, name="engine")
+app.add_typer(notify_app, name="notify")
 
 _debug = False
 

@@ -33,6 +33,10 @@ def serve(
     data_root: Annotated[Path | None, typer.Option("--data-root", help="A folder with one folder per user "
                                                    "(DIR/<user>): the Submit form offers the signed-in user's "
                                                    "files there (also FEDIMPUTE_DATA_ROOT).")] = None,
+    public_url: Annotated[str | None, typer.Option("--public-url", help="The address people open the dashboard "
+                                                   "at (e.g. https://imputation.example.org): notifications link "
+                                                   "to jobs there. Kept in the home for every monitor; '' forgets "
+                                                   "it (FEDIMPUTE_PUBLIC_URL overrides).")] = None,
     cookie_secret: Annotated[str | None, typer.Option("--cookie-secret", hidden=True)] = None,
     basic_auth: Annotated[str | None, typer.Option("--basic-auth", hidden=True)] = None,
 ) -> None:
@@ -45,6 +49,11 @@ def serve(
     if basic_auth is not None:
         raise UsageError("--basic-auth is gone: add each user with `fedimpute users add NAME --password-stdin` "
                          "(passwords are kept as argon2 hashes in the home)")
+    if public_url is not None:  # checked and kept before anything starts: a typo stops here
+        from fedimpute.notify.messages import save_public_url
+        from fedimpute.paths import home_dir
+
+        save_public_url(home_dir(), public_url.strip())
     ui = load_ui()
     scheme = "https" if ssl_certfile else "http"
     typer.echo(f"dashboard at {scheme}://{address}:{port}/dashboard (Ctrl-C stops it)", err=True)

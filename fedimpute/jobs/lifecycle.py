@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +28,8 @@ from fedimpute.exceptions import (
 )
 from fedimpute.jobs.state import apply_remote, update_parent
 from fedimpute.models import Job, JobStatus, ServiceConfig, utcnow
+from fedimpute.preflight import PreflightReport
+from fedimpute.provenance.facts import input_facts
 from fedimpute.services import adapter_class
 from fedimpute.services.base import ImputationService, ProgressCallback, RemoteJob, SubmitOptions
 from fedimpute.store import Store
@@ -61,8 +63,10 @@ class JobLifecycle:
     # -- submission ----------------------------------------------------------------------------
 
     def record(self, files: list[Path], service: str, options: SubmitOptions, *, owner: str,
-               parent_id: str | None = None) -> Job:
-        """Validate and commit the job row (``pending``) and its password; nothing is sent yet."""
+               parent_id: str | None = None, reports: Sequence[PreflightReport] = ()) -> Job:
+        """Validate and commit the job row (``pending``), its input facts and its password; nothing is
+        sent yet.  ``reports``: this submission's pre-flight reports (their counts and verdicts are
+        recorded; without one the files are scanned and the verdict is ``not checked``)."""
         config = self.store.get_service(service)
         check_inputs(files)
         self.check_token(config, owner)
@@ -72,6 +76,7 @@ class JobLifecycle:
                   options=options.model_dump(mode="json", exclude={"password", "name", "panel", "build",
                                                                     "population"}, exclude_none=True))
         job.submission_key = job.job_id
+        self._record_inputs(job, files, reports)
         password = options.password.get_secret_value() if options.password else secrets.token_urlsafe(18)
         self.credentials.set_password(job.job_id, password)
         self.store.add_job(job, detail=f"recorded before upload to {config.name}")
@@ -84,13 +89,21 @@ class JobLifecycle:
         if adapter_class(config.protocol).needs_token:
             self.credentials.require_token(config.name, owner)
 
-    def record_parent(self, files: list[Path], services: list[str], options: SubmitOptions, *, owner: str) -> Job:
+    def record_parent(self, files: list[Path], services: list[str], options: SubmitOptions, *, owner: str,
+                      reports: Sequence[PreflightReport] = ()) -> Job:
         """The fan-out parent of one input sent to several services (its status follows the children)."""
         for name in services:
             self.store.get_service(name)
-        return self.store.add_job(Job(service="*", owner=owner, name=options.name, panel=options.panel,
-                                      build=options.build, inputs=[str(f.resolve()) for f in files],
-                                      options={"services": services}), detail="fan-out parent recorded")
+        check_inputs(files)
+        job = Job(service="*", owner=owner, name=options.name, panel=options.panel, build=options.build,
+                  inputs=[str(f.resolve()) for f in files], options={"services": services})
+        self._record_inputs(job, files, reports)
+        return self.store.add_job(job, detail="fan-out parent recorded")
+
+    def _record_inputs(self, job: Job, files: list[Path], reports: Sequence[PreflightReport]) -> None:
+        """The input files as they are now (size, SHA-256, counts, verdict), written before the job row:
+        a job never exists without them, and they outlive changes to the files (its provenance cites them)."""
+        self.store.add_job_inputs(input_facts(job.job_id, files, reports, build=job.build))
 
     def options_of(self, job: Job) -> SubmitOptions:
         """The submission options of a recorded job (the password comes from the secret store)."""

@@ -54,15 +54,15 @@ async def submit(lifecycle: JobLifecycle, files: list[Path], services: list[str]
     """Check, record and send one input to one service (no parent) or several (a fan-out parent)."""
     if not services:
         raise UsageError("no service given; name one with --service (see `fedimpute services list`)")
-    if check:
-        preflight(lifecycle, files, services, options, reports=reports)
+    checked = preflight(lifecycle, files, services, options, reports=reports) if check else {}
     for name in services:  # a missing token is a usage error, found before anything is recorded or sent
         lifecycle.check_token(name, owner)
     if len(services) == 1:
-        job = lifecycle.record(files, services[0], options, owner=owner)
+        job = lifecycle.record(files, services[0], options, owner=owner, reports=list(checked.values()))
         report = (lambda done, total: progress(f"upload to {services[0]}", done, total)) if progress else None
         return None, [await lifecycle.send(job.job_id, progress=report)]
-    parent = lifecycle.record_parent(files, services, options, owner=owner)
-    children = [lifecycle.record(files, s, options, owner=owner, parent_id=parent.job_id) for s in services]
+    parent = lifecycle.record_parent(files, services, options, owner=owner, reports=list(checked.values()))
+    children = [lifecycle.record(files, s, options, owner=owner, parent_id=parent.job_id,
+                                 reports=[checked[s]] if s in checked else []) for s in services]
     sent = await lifecycle.send_children(parent, children, progress)
     return lifecycle.store.get_job(parent.job_id), sent

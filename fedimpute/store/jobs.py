@@ -18,6 +18,7 @@ from fedimpute.exceptions import JobNotFoundError
 from fedimpute.models import Job, JobEvent, JobStatus, ResultFile, StepMessage, utcnow
 from fedimpute.store._rows import bulk_table, count, dicts, to_db_time, to_json
 from fedimpute.store.base import StoreBase
+from fedimpute.store.notifications import OUTBOX_EXPIRING, OUTBOX_FROM_JOB, OUTBOX_FROM_UPDATES
 
 __all__ = ["JobStore"]
 
@@ -109,6 +110,9 @@ class JobStore(StoreBase):
                     "INSERT INTO job_events (job_id, time, old_status, status, detail) VALUES (?, ?, ?, ?, ?)",
                     [job_id, to_db_time(now), old.value, status.value, detail],
                 )
+                if status in (JobStatus.COMPLETED, JobStatus.FAILED):  # the owner's notification, same transaction
+                    con.execute(OUTBOX_FROM_JOB, [status.value, status.value, fields.get("error"), detail,
+                                                  to_db_time(now), job_id])
             if "expires_at" in sets:  # a new deletion date deserves its own warning
                 con.execute("UPDATE jobs SET expiry_warned_at = NULL WHERE job_id = ? AND "
                             "expires_at IS DISTINCT FROM ?", [job_id, sets["expires_at"]])
@@ -138,6 +142,7 @@ class JobStore(StoreBase):
                 "INSERT INTO job_events (job_id, time, old_status, status, detail) SELECT u.job_id, ?, j.status, "
                 "u.status, u.detail FROM job_updates u JOIN jobs j USING (job_id) WHERE j.status <> u.status",
                 [now]))
+            con.execute(OUTBOX_FROM_UPDATES, [now])  # completions and failures, for their owners' channels
             con.execute(
                 "UPDATE jobs SET status = u.status, remote_state = u.remote_state, queue_position = u.queue_position, "
                 "started_at = coalesce(u.started_at, jobs.started_at), "
@@ -179,6 +184,7 @@ class JobStore(StoreBase):
                 return False
             con.execute("INSERT INTO job_events (job_id, time, old_status, status, detail) VALUES (?, ?, ?, ?, ?)",
                         [job_id, to_db_time(at), row[0], row[0], detail])
+            con.execute(OUTBOX_EXPIRING, [detail, to_db_time(at), job_id])
         return True
 
     # -- step messages ------------------------------------------------------------------

@@ -2,12 +2,14 @@
 
 Every text from the service (name, messages, event details, errors) reaches the browser
 through escaping formatters or :func:`~fedimpute.ui.text.safe_html`.  Cancel, download and restart
-(dead jobs only) are offered to the job's owner only (the state decides).  Plots are built lazily,
+(dead jobs only) are offered to the job's owner only (the state decides); the provenance crate to
+anyone who may see the job.  Plots are built lazily,
 when their tab is opened, so HoloViews never slows the jobs page down.
 """
 
 from __future__ import annotations
 
+import io
 from urllib.parse import quote
 
 import pandas as pd
@@ -64,8 +66,12 @@ class JobDetail(pn.viewable.Viewer):
         self._buttons["cancel"].on_click(self._on_cancel)
         self._buttons["download"].on_click(self._on_download)
         self._buttons["restart"].on_click(self._on_restart)
+        self._provenance = pn.widgets.Button(label="Provenance (RO-Crate)", color="default")
+        self._provenance.on_click(self._on_provenance)
+        self._save_provenance = pn.Row()  # a FileDownload with the crate's bytes, once built
         d.param.watch(self._show, ["job", "steps", "events", "results", "can_cancel", "can_download", "can_restart",
                                    "busy"])
+        d.param.watch(self._show_provenance, ["provenance", "provenance_busy"])
         self._show()
 
     def _show(self, *_events) -> None:
@@ -79,6 +85,16 @@ class JobDetail(pn.viewable.Viewer):
             self._buttons["download"].disabled = d.busy or not d.can_download
             self._buttons["restart"].visible = d.can_restart  # only dead jobs of a protocol that restarts
             self._buttons["restart"].disabled = d.busy
+
+    def _show_provenance(self, *_events) -> None:
+        d = self.detail
+        self._provenance.disabled = d.provenance_busy
+        self._save_provenance.objects = [pn.widgets.FileDownload(
+            file=io.BytesIO(d.provenance), embed=True, filename=f"{d.job.job_id}-provenance.zip",
+            label="Save the provenance", color="success")] if d.provenance and d.job else []
+
+    async def _on_provenance(self, _event) -> None:
+        await self.detail.build_provenance()
 
     async def _on_refresh(self, _event) -> None:
         await self.detail.refresh_async()  # reads in a worker thread: the page never waits for the store
@@ -138,7 +154,8 @@ class JobDetail(pn.viewable.Viewer):
         )
         export = ReportExportView(export=ReportExport(hub_state=d.hub_state), label="Export report",
                                   job_ids=lambda: [d.job.job_id] if d.job else None)
-        body = pn.Column(pn.Row(*self._buttons.values(), export), note(d.param.message),
+        body = pn.Column(pn.Row(*self._buttons.values(), export), pn.Row(self._provenance, self._save_provenance),
+                         note(d.param.message),
                          note(d.param.expiry, kind="warn"),
                          pn.Row(self._summary, tabs),
                          sizing_mode="stretch_width", visible=d.param.job.rx.is_not(None))

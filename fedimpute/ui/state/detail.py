@@ -69,6 +69,8 @@ class JobDetailState(param.Parameterized):
     expiry = param.String(default="", doc="When the service deletes the results, in words ('' unknown).")
     busy = param.Boolean(default=False)
     message = param.String(default="")
+    provenance = param.Bytes(default=None, allow_None=True, doc="The shown job's RO-Crate as a zip, once built.")
+    provenance_busy = param.Boolean(default=False)
 
     def __init__(self, **params) -> None:
         super().__init__(**params)
@@ -92,7 +94,7 @@ class JobDetailState(param.Parameterized):
             self._wanted = None
             self.param.update(job=None, steps=self.param.steps.default, events=self.param.events.default,
                               results=self.param.results.default, quality=None, quality_note="", message="",
-                              can_cancel=False, can_download=False, can_restart=False, expiry="")
+                              can_cancel=False, can_download=False, can_restart=False, expiry="", provenance=None)
             return
         version = store_version(self.hub_state.store)
         try:
@@ -196,9 +198,10 @@ class JobDetailState(param.Parameterized):
             return False
         if snapshot["quality_key"] is not None:
             self._quality_key = snapshot["quality_key"]
+        other = {"provenance": None} if self.job is None or self.job.job_id != job.job_id else {}  # another job's
         self.param.update(job=job, can_cancel=snapshot["can_cancel"], can_download=self._downloadable(job),
                           can_restart=snapshot["can_restart"], expiry=expiry_text(job, snapshot["results"]),
-                          **changed, **snapshot["quality"])
+                          **changed, **snapshot["quality"], **other)
         return True
 
     @staticmethod
@@ -268,6 +271,31 @@ class JobDetailState(param.Parameterized):
         return {"quality": doc, "quality_note": ""}, key
 
     # -- intents -----------------------------------------------------------------------------
+
+    async def build_provenance(self) -> None:
+        """The shown job's provenance (an RO-Crate zip, ``fedimpute provenance``), built in a worker thread
+        for anyone who may see the job; a served page's crate names no server path."""
+        job = self.job
+        if job is None or self.provenance_busy:
+            return
+        self.param.update(provenance_busy=True, provenance=None, message="")
+        try:
+            data = await self.hub_state.in_thread(self._provenance_zip, job.job_id)
+        except (FedImputeError, OSError) as exc:
+            self.param.update(provenance_busy=False, message=f"no provenance: {exc}")
+            return
+        if self.job is None or self.job.job_id != job.job_id:  # the user selected another job meanwhile
+            self.provenance_busy = False
+            return
+        self.param.update(provenance_busy=False, provenance=data,
+                          message=f"provenance of {job.job_id} ready: save it with the button")
+
+    def _provenance_zip(self, job_id: str) -> bytes:
+        from fedimpute.provenance.export import provenance_zip
+
+        self.hub_state.get_job(job_id)  # a job this user may see, else "unknown job"
+        return provenance_zip(self.hub_state.store, self.hub_state.hub.credentials, job_id,
+                              include_paths=not self.hub_state.offload)
 
     async def cancel(self) -> None:
         """Cancel the shown job (its owner only)."""
