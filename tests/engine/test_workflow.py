@@ -47,7 +47,9 @@ def test_workflow__accuracy_against_truth(cwltool, ci_panel, home, tmp_path, pha
                            str(dose)], capture_output=True, text=True, check=True).stdout.splitlines()
     imputed = [line.split("\t") for line in info if line.split("\t")[1] == "1"]
     assert len(imputed) > 3000 and all(r[0] not in (".", "") for r in imputed)  # R2 on every imputed variant
-    assert "Imputed variants:" in (out / "qc_report.txt").read_text()
+    report = (out / "qc_report.txt").read_text()
+    assert "Imputed variants:" in report and "Chunks: 1\nChunks excluded: 0\n" in report  # 20 Mb chunks: one
+    assert (out / "chr20.dose.vcf.gz.tbi").exists() and (out / "tool-versions.json").exists()
     _assert_michigan2_info(out / "chr20.info.gz", dose)
 
 
@@ -75,5 +77,7 @@ def test_workflow__unphased_with_no_phasing_fails_with_server_message(cwltool, c
 def test_workflow__qc_only_writes_report_and_no_dosages(cwltool, ci_panel, home, tmp_path):
     proc, out = _run(cwltool, tmp_path, _params(home, mode="qc-only"))
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert not (out / "chr20.dose.vcf.gz").exists()
-    assert "Remaining sites in total: 206" in (out / "qc_report.txt").read_text()
+    assert not (out / "chr20.dose.vcf.gz").exists() and not (out / "chr20.info.gz").exists()
+    report = (out / "qc_report.txt").read_text()
+    assert "Remaining sites in total: 206" in report and "Chunks: 1\nChunks excluded: 0\n" in report
+    assert "Chunks imputed" not in report

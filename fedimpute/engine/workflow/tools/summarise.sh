@@ -22,4 +22,4 @@ mkdir -p statistics
   for r in "${reports[@]}"; do echo; cat "$r"; done
 } > qc_report.txt
 { printf 'SNP\tReason\n'; for f in "${excluded[@]}"; do cat "$f"; done; } > statistics/snps-excluded.txt
-{ printf 'Chunk\tSNPs\tReason\n'; for f in "${chunks[@]}"; do cat "$f"; done; } > statistics/chunks-excluded.txt
+{ printf 'Chunk\tSNPs (#)\tReference Overlap (%%)\tReason\n'; for f in "${chunks[@]}"; do cat "$f"; done; } > statistics/chunks-excluded.txt
