@@ -29,7 +29,7 @@ from fedimpute.engine.options import EngineOptions
 from fedimpute.engine.sapporo import URL_PREFIX, SapporoServer, free_port
 from fedimpute.engine.toolcheck import check_tools
 from fedimpute.engine.tools import missing_tools
-from fedimpute.exceptions import FedImputeError, UsageError
+from fedimpute.exceptions import FedImputeError, ServiceNotFoundError, UsageError
 from fedimpute.paths import home_dir, write_private
 from fedimpute.store import Store
 
@@ -102,10 +102,16 @@ def engine_start(port: int | None = None, home: Path | None = None,
         status = engine_status(home)
     credentials = Credentials(home, environment=False)
     tokens.owner_token(lambda: _shared(credentials), lambda token: credentials.set_token(LOCAL, token))
+    store = Store(home)
+    try:  # settings the user gave the service (chunking, limits) survive a restart; the engine's own are reset
+        existing = store.get_service(LOCAL)
+        kept = existing.settings if existing.protocol == "local" else {}
+    except ServiceNotFoundError:
+        kept = {}
+    settings = {**kept, "workflow": "impute", "panels": "local", "poll_interval": "0.5"}
     service = make_service(LOCAL, "local", status["url"], description="fedimpute local imputation engine",
-                           location="this machine", settings=["workflow=impute", "panels=local",
-                                                              "poll_interval=0.5"])
-    Store(home).add_service(service, replace=True)
+                           location="this machine", settings=[f"{k}={v}" for k, v in settings.items()])
+    store.add_service(service, replace=True)
     return status
 
 

@@ -219,3 +219,30 @@ def test_add_panel__name_and_build_from_the_header(home, cli, tmp_path):
     assert (manifest["build"], manifest["name"]) == ("hg38", "hdr")
     refused = cli("engine", "add-panel", str(FIXTURE / "ref.vcf.gz"), "--id", "nohdr")
     assert refused.returncode == 2 and "--build" in refused.stderr
+
+
+def test_local_service__chunking_settings_reach_the_workflow_and_survive_a_restart(home, cli, ci_panel):
+    import asyncio
+
+    from fedimpute.hub import Hub
+    from fedimpute.services.base import SubmitOptions
+
+    assert cli("services", "add", "local", "--protocol", "local", "--url", "http://127.0.0.1:9/ga4gh/wes/v1",
+               "--set", "chunk_size=1000000", "--set", "chunk_flank=250000").returncode == 0
+    assert cli("services", "add", "bad", "--protocol", "local", "--url", "http://127.0.0.1:9",
+               "--set", "chunk_size=10").returncode == 2  # below 100 kb: refused with the rule
+
+    async def params() -> dict:
+        async with Hub().adapter("local") as adapter:
+            return adapter._params([FIXTURE / "array.vcf.gz"], SubmitOptions(panel="sim-ci"))
+
+    assert {k: v for k, v in asyncio.run(params()).items() if k.startswith("chunk")} == \
+        {"chunk_size": 1000000, "chunk_flank": 250000}
+    assert cli("engine", "start", timeout=120).returncode == 0  # re-registers `local` at the engine's URL
+    try:
+        (local,) = [s for s in json.loads(cli("services", "list", "--json").stdout) if s["name"] == "local"]
+        assert local["url"] != "http://127.0.0.1:9/ga4gh/wes/v1"
+        assert {k: local["settings"][k] for k in ("chunk_size", "chunk_flank", "workflow")} == \
+            {"chunk_size": "1000000", "chunk_flank": "250000", "workflow": "impute"}
+    finally:
+        cli("engine", "stop")
