@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SLURM = ROOT / "scripts" / "slurm-local.sh"
+TOOLS = ROOT / "fedimpute" / "engine" / "workflow" / "tools"
 
 
 def prepare(home: Path) -> dict:
@@ -83,23 +84,19 @@ def peak_rss_mib(cmd: list[str], cwd: Path) -> tuple[float, float]:
     return float(seconds), int(kib) / 1024
 
 
-def tools_direct(demo: dict, work: Path, region: tuple[int, int] | None = None, threads: int = 2) -> tuple[float, float]:
-    """eagle then minimac4 alone (the panel's prebuilt .msav and maps), on the whole target or a region;
-    returns (seconds, peak MiB of the larger of the two)."""
+def tools_direct(demo: dict, work: Path, threads: int = 2) -> tuple[float, float]:
+    """eagle then minimac4 alone on the whole target (the panel's prebuilt .msav and maps), no QC, no
+    workflow; returns (seconds, peak MiB of the larger of the two)."""
     p = demo["panel_dir"]
     target = work / "target.vcf.gz"
-    where = ["-r", f"chr20:{region[0]}-{region[1]}"] if region else []
-    subprocess.run(["tabix", "-f", "-p", "vcf", str(demo["target"])], check=False, capture_output=True)
-    subprocess.run(["bcftools", "view", *where, "-Oz", "-o", str(target), str(demo["target"])], check=True)
+    subprocess.run(["bcftools", "view", "-Oz", "-o", str(target), str(demo["target"])], check=True)
     subprocess.run(["tabix", "-f", "-p", "vcf", str(target)], check=True)
-    bounds = ["--bpStart", str(region[0]), "--bpEnd", str(region[1])] if region else []
     eagle = shutil.which("bio-eagle") or "eagle"
-    t1, m1 = peak_rss_mib([eagle, "--vcfRef", str(p / "panel.vcf.gz"), "--vcfTarget", str(target), *bounds,
+    t1, m1 = peak_rss_mib([eagle, "--vcfRef", str(p / "panel.vcf.gz"), "--vcfTarget", str(target),
                            "--geneticMapFile", str(p / "map.eagle.txt.gz"), "--outPrefix", str(work / "phased"),
                            "--numThreads", str(threads)], work)
     subprocess.run(["tabix", "-f", "-p", "vcf", str(work / "phased.vcf.gz")], check=True)
-    span = ["--region", f"chr20:{region[0]}-{region[1]}"] if region else []
-    t2, m2 = peak_rss_mib(["minimac4", *span, "--map", str(p / "map.minimac.txt"), str(p / "panel.msav"),
+    t2, m2 = peak_rss_mib(["minimac4", "--map", str(p / "map.minimac.txt"), str(p / "panel.msav"),
                            str(work / "phased.vcf.gz"), "-o", str(work / "dose.vcf.gz"), "-f", "GT,DS",
                            "-t", str(threads)], work)
     return t1 + t2, max(m1, m2)
@@ -116,26 +113,21 @@ def cwltool(demo: dict, work: Path, *, chunk: int, flank: int, threads: int, par
 
 
 def toil_slurm(demo: dict, work: Path, *, chunk: int, flank: int) -> tuple[float, int]:
-    """(seconds, Slurm jobs the run submitted), counted from job ids before and after."""
+    """(seconds, Slurm jobs the run submitted), counted by the comment every job of the run carries."""
     from fedimpute.engine.toilenv import ensure_toil_venv
     from fedimpute.engine.workflow import workflow_path
 
     venv = ensure_toil_venv()
     job = job_file(demo, work, chunk=chunk, flank=flank, threads=1)
-    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
-    before = _probe_job_id(work)
+    comment = f"fedimpute-scale-{os.getpid()}-{time.time_ns()}"
+    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+           "TOIL_SLURM_ARGS": f"--comment={comment}"}
     seconds = timed([str(venv / "bin" / "toil-cwl-runner"), "--batchSystem", "slurm", "--jobStore",
                      str(work / "jobstore"), "--workDir", str(work), "--outdir", str(work / "out"),
                      "--disableCaching", "--defaultMemory", "500Mi", "--defaultCores", "1", "--defaultDisk", "1Gi",
                      str(workflow_path()), str(job)], env=env, cwd=work)
-    return seconds, _probe_job_id(work) - before - 1
-
-
-def _probe_job_id(work: Path) -> int:
-    """Submit a tiny job and return its id: ids grow by one per submitted job (no accounting needed)."""
-    out = subprocess.run(["sbatch", "--parsable", "--wrap", "true", "-o", "/dev/null"], capture_output=True, text=True,
-                         check=True, cwd=work).stdout
-    return int(out.strip().split(";")[0])
+    shown = subprocess.run(["scontrol", "show", "job", "--oneliner"], capture_output=True, text=True).stdout
+    return seconds, sum(1 for line in shown.splitlines() if f"Comment={comment}" in line)
 
 
 def main() -> int:
@@ -185,14 +177,24 @@ def _with_slurm(run, times: dict[str, float]) -> int | None:
 
 
 def chunk_peaks(demo: dict, work: Path, chunk: int, flank: int) -> list[tuple[str, float, float]]:
-    """Each chunk's tools run directly on its region with flanks: (region, seconds, peak MiB)."""
-    start, end = 100_001, 100_000 + demo["length"]
+    """Each chunk job of the workflow (``impute-chunk.sh``: eagle then minimac4 on the chunk and its
+    flanks, 1 thread) run directly: (chunk, seconds, peak MiB of its largest process)."""
+    p = demo["panel_dir"]
+    target = work / "target.vcf.gz"
+    shutil.copy(demo["target"], target)
+    subprocess.run(["tabix", "-f", "-p", "vcf", str(target)], check=True)
+    first, last = 100_001, 100_000 + demo["length"]
     rows = []
-    for lo in range(start, end, chunk):
-        hi = min(lo + chunk - 1, end)
+    for lo in range((first - 1) // chunk * chunk + 1, last + 1, chunk):  # the workflow's fixed grid
+        hi = lo + chunk - 1
         folder = work / str(lo)
         folder.mkdir()
-        seconds, peak = tools_direct(demo, folder, (max(1, lo - flank), hi + flank), threads=1)
+        (folder / "plan.txt").write_text(f"chr20 {lo} {hi}\n")
+        seconds, peak = peak_rss_mib(["bash", str(TOOLS / "impute-chunk.sh"), "--target", str(target), "--plan",
+                                      "plan.txt", "--flank", str(flank), "--panel-vcf", str(p / "panel.vcf.gz"),
+                                      "--panel-msav", str(p / "panel.msav"), "--map-eagle",
+                                      str(p / "map.eagle.txt.gz"), "--map-minimac", str(p / "map.minimac.txt"),
+                                      "--phasing", "eagle", "--imputer", "minimac4", "--threads", "1"], folder)
         rows.append((f"chr20:{lo:,}-{hi:,}", seconds, peak))
     return rows
 
@@ -208,7 +210,7 @@ def report(times: dict[str, float], peaks: list[tuple[str, float, float]], slurm
           f"({'faster' if chunked < whole else 'NOT faster'})")
     if slurm_jobs is not None:
         print(f"toil on slurm submitted {slurm_jobs} Slurm jobs")
-    print("\npeak memory per chunk (tools run directly, 1 thread)")
+    print("\npeak memory per chunk (the workflow's chunk job run directly, 1 thread)")
     for region, seconds, peak in peaks:
         print(f"  {region:<28} {seconds:6.1f} s  {peak:7.1f} MiB")
     direct = times["tools direct (eagle + minimac4, 2 threads)"]

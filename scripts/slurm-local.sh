@@ -109,8 +109,6 @@ EOF
   mv "$CONF.tmp" "$CONF"
 }
 
-node_idle() { sinfo -h -N -n "$HOST" -o %T | grep -qx 'idle'; }
-
 start_daemon() {  # name, program, pid file
   if ours "$1" "$2"; then return 0; fi
   rm -f "$3"
@@ -135,7 +133,8 @@ cmd_start() {
   write_conf
   start_daemon slurmctld /usr/sbin/slurmctld /run/slurmctld.pid
   start_daemon slurmd /usr/sbin/slurmd /run/slurmd.pid
-  wait_for "node $HOST (idle in sinfo)" 60 node_idle
+  # idle, or busy with jobs recovered from the state folder of an earlier run
+  wait_for "node $HOST (idle or busy in sinfo)" 60 node_idle_or_busy
   echo "slurm-local: running (node $HOST, $(nproc) CPUs; state in $STATE)"
 }
 

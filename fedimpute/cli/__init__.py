@@ -13,12 +13,13 @@ from typing import Annotated
 
 import typer
 
+from fedimpute.cli.advise import advise, panels_app
 from fedimpute.cli.check import check
 from fedimpute.cli.engine import demo, engine_app
 from fedimpute.cli.jobs import jobs_app
-from fedimpute.cli.remote import panels, results_download, submit
 from fedimpute.cli.notify import notify_app
 from fedimpute.cli.provenance import provenance
+from fedimpute.cli.remote import results_download, submit
 from fedimpute.cli.report import quality, report
 from fedimpute.cli.serve import serve
 from fedimpute.cli.services import login, services_app
@@ -39,7 +40,8 @@ app.add_typer(services_app, name="services")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(users_app, name="users")
 app.command("login")(login)
-app.command("panels")(panels)
+app.add_typer(panels_app, name="panels")
+app.command("advise")(advise)
 app.command("submit")(submit)
 app.command("quality")(quality)
 app.command("check")(check)

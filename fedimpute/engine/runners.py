@@ -33,7 +33,9 @@ __all__ = ["CWLTOOL_BODY", "TOIL_CANCEL_GRACE", "toil_body", "toil_cancel_body",
 TOIL_CANCEL_GRACE = 30
 
 CWLTOOL_BODY = """    cd "${exe_dir}"
-    local -a cmd_arr=(cwltool --parallel --outdir "${outputs_dir}" --tmpdir-prefix "${tmp_dir}/" --tmp-outdir-prefix "${tmp_dir}/")
+    # --parallel: the chunks of a chromosome run side by side, as many as their resource requests allow
+    local -a cmd_arr=(cwltool --parallel --outdir "${outputs_dir}" --tmpdir-prefix "${tmp_dir}/"
+                      --tmp-outdir-prefix "${tmp_dir}/")
     _append_engine_params cmd_arr
     cmd_arr+=("${wf_url}" "${wf_params}")
     _write_and_run cmd_arr"""

@@ -40,7 +40,7 @@ from fedimpute.ui.text import safe_html
 
 __all__ = ["ADMIN_VIEWS", "VIEWS", "HubApp", "create_app"]
 
-VIEWS = ("Jobs", "Submit", "Services", "Panels", "Statistics", "Settings")
+VIEWS = ("Jobs", "Submit", "Advisor", "Services", "Panels", "Statistics", "Settings")
 ADMIN_VIEWS = ("Admin",)  # in an admin's navigation only; refused to anyone else
 CATALOGUE_EVERY = 15  # ticks between re-reads of the catalogue (health written by the monitor)
 PAGE_CSS = """
@@ -91,6 +91,10 @@ class HubApp(pn.viewable.Viewer):
             return PanelBrowser(state=self.state)
         if name == "Settings":
             return SettingsView(tokens=TokenState(hub_state=self.state, is_admin=admin_check(self.state)))
+        if name == "Advisor":  # shares the Submit form's files; "use this panel" opens the pre-filled form
+            from fedimpute.ui.components.advisor_view import AdvisorState, AdvisorView
+            return AdvisorView(advisor=AdvisorState(hub_state=self.state, submission=self.submission),
+                               open_submit=lambda: setattr(self, "view", "Submit"))
         if name == "Admin":  # refused (PermissionError) for a non-admin, however it was asked for
             return AdminView(admin=AdminState.for_page(self.state), open_jobs=lambda: setattr(self, "view", "Jobs"))
         return StatisticsView(state=self.state)
@@ -249,6 +253,12 @@ class HubApp(pn.viewable.Viewer):
                          sizing_mode="stretch_width")
 
 
+def _asked_job() -> str | None:
+    raw = (pn.state.session_args or {}).get("job") or []
+    value = raw[0].decode("utf-8", "replace") if raw else ""
+    return value if value and len(value) <= 64 and value.isprintable() else None
+
+
 def create_app(home: str | Path | None = None, *, user: str | None = None, admin: bool | None = None,
                settings: DashboardSettings | None = None, logout_url: str | None = None) -> HubApp:
     """One session's app for ``user`` (default: the signed-in user, else the CLI's owner).
@@ -276,6 +286,8 @@ def create_app(home: str | Path | None = None, *, user: str | None = None, admin
                                admin=admin if admin is not None else bool(user and user in settings.admins),
                                offload=served)
     app = HubApp(state=state, refresh_ms=settings.refresh_ms, logout_url=logout_url)
+    if served and (asked := _asked_job()):  # a notification's link: /dashboard?job=<id> (the detail view
+        state.selected_job_id = asked       # shows only a job this user may see, else "unknown job")
     if served:
         if session is not None:
             app.guard_session(sign_in, session.sid)

@@ -95,7 +95,8 @@ def test_settings__bad_json_is_refused_when_the_service_is_added():
     with pytest.raises(UsageError, match="setting poll_interval of protocol cloudgene: Input should be greater "
                                          "than or equal to 0"):
         make_service("c", "cloudgene", "https://x", settings=["poll_interval=-1"])
-    with pytest.raises(UnknownSettingError, match="for protocol cloudgene; known keys: poll_interval, ca_bundle, min_samples"):
+    with pytest.raises(UnknownSettingError,
+                       match="for protocol cloudgene; known keys: poll_interval, ca_bundle, min_samples"):
         make_service("c", "cloudgene", "https://x", settings=["workflow=impute"])
 
 

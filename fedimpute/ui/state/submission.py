@@ -147,6 +147,17 @@ class SubmissionState(param.Parameterized):
         if panel and panel.build in choices.get("build", []):
             self.build = panel.build
 
+    def prefill(self, *, service: str, panel: str, build: str | None = None, population: str | None = None) -> None:
+        """Choose what the panel advisor recommends (its view shares this form's files); a value the form
+        does not offer stays at its default, so the user sees what is left to choose."""
+        self.services = [service]
+        if panel in self.panel_ids:
+            self.panel = panel
+        if build and build in self.param.build.objects.values():
+            self.build = build
+        if population and population in self.param.population.objects.values():
+            self.population = population
+
     @param.depends("services", watch=True)
     def _services_changed(self) -> None:
         configs = {s.name: s for s in self.hub_state.services}
