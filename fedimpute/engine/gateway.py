@@ -63,6 +63,7 @@ class Gateway:
     home: Path
     engine: str | None = None
     max_upload: int = 50 * 1024**3
+    exposed: bool = False  # listening beyond loopback: a token is needed even when no partner has one
     tokens: NodeTokens = field(init=False)
     _cache: tuple[float, dict[str, str], bool] = (-1.0, {}, False)
 
@@ -90,7 +91,7 @@ class Gateway:
             if name:
                 return Identity(name)
             return None
-        return True if not partners else None
+        return True if not partners and not self.exposed else None
 
     # -- talking to the WES server ---------------------------------------------------------------
 
@@ -149,7 +150,7 @@ async def _service_info(gw: Gateway, request: Request) -> Response:
     info = response.json() if response.status_code == 200 else {}
     panels = registry_panels("node", gw.home)
     info["fedimpute_panels"] = [p.model_dump(mode="json", exclude={"service"}) for p in panels]
-    info["fedimpute_auth"] = "bearer" if gw._snapshot()[1] else "none"
+    info["fedimpute_auth"] = "bearer" if gw._snapshot()[1] or gw.exposed else "none"
     return JSONResponse(info, status_code=response.status_code)
 
 

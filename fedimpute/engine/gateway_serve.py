@@ -18,6 +18,7 @@ from pathlib import Path
 import uvicorn
 
 from fedimpute.engine.gateway import Gateway, make_app
+from fedimpute.engine.options import is_loopback
 
 __all__ = ["main"]
 
@@ -32,9 +33,14 @@ class _Server(uvicorn.Server):
 
 async def _serve(configs: list[uvicorn.Config]) -> None:
     servers = [_Server(c) for c in configs]
+
+    def stop() -> None:
+        for server in servers:
+            server.should_exit = True
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: [setattr(s, "should_exit", True) for s in servers])
+        loop.add_signal_handler(sig, stop)
     await asyncio.gather(*(s.serve() for s in servers))
 
 
@@ -51,13 +57,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-upload-gb", type=float, default=float(os.environ.get("FEDIMPUTE_NODE_MAX_UPLOAD_GB",
                                                                                       "50")))
     args = parser.parse_args(argv)
-    gw = Gateway(args.upstream, args.home, engine=args.engine, max_upload=int(args.max_upload_gb * 1024**3))
+    gw = Gateway(args.upstream, args.home, engine=args.engine, max_upload=int(args.max_upload_gb * 1024**3),
+                 exposed=not is_loopback(args.host))
     app = make_app(gw)
-    common = {"log_level": "warning", "access_log": False, "proxy_headers": False, "server_header": False}
-    configs = [uvicorn.Config(app, host=args.host, port=args.port, ssl_certfile=args.ssl_certfile,
-                              ssl_keyfile=args.ssl_keyfile, **common)]
+    def config(host: str, port: int, **tls: str | None) -> uvicorn.Config:
+        return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False,
+                              server_header=False, lifespan="on" if tls else "off", **tls)  # type: ignore[arg-type]
+
+    configs = [config(args.host, args.port, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)]
     if args.local_port:
-        configs.append(uvicorn.Config(app, host="127.0.0.1", port=args.local_port, lifespan="off", **common))
+        configs.append(config("127.0.0.1", args.local_port))
     asyncio.run(_serve(configs))
 
 

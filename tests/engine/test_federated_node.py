@@ -246,3 +246,19 @@ def test_local_service__chunking_settings_reach_the_workflow_and_survive_a_resta
             {"chunk_size": "1000000", "chunk_flank": "250000", "workflow": "impute"}
     finally:
         cli("engine", "stop")
+
+
+async def test_gateway__exposed_engine_needs_a_token_even_without_partners(home):
+    """Revoking the last partner token of an engine on a network address must not open it."""
+    from fedimpute.engine.gateway import Gateway, make_app
+
+    async def runs(exposed: bool) -> int:
+        gw = Gateway("http://127.0.0.1:9/ga4gh/wes/v1", home, exposed=exposed)
+        transport = httpx.ASGITransport(app=make_app(gw))
+        async with httpx.AsyncClient(transport=transport, base_url="http://node") as http:
+            status = (await http.get("/ga4gh/wes/v1/runs")).status_code
+        await gw.client.aclose()
+        return status
+
+    assert await runs(exposed=True) == 401
+    assert await runs(exposed=False) == 502  # passed on (no WES server behind it here), not refused
