@@ -43,6 +43,7 @@ from fedimpute.exceptions import (
 from fedimpute.jobs import Follower, apply_reports, mark_lost, process_id, update_parent
 from fedimpute.jobs.tokens import GroupKey, TokenGroup, group_by_token, group_key
 from fedimpute.models import HealthRecord, HealthStatus, Job, JobStatus, utcnow
+from fedimpute.processes import holder_alive
 from fedimpute.services import adapter_class
 from fedimpute.services.base import ImputationService, RemoteJob
 from fedimpute.upkeep import Upkeep
@@ -90,21 +91,10 @@ def backoff(failures: int, base: float = 5.0) -> float:
 
 def _alive(owner: str | None) -> bool:
     """Whether the process ``host:pid`` that was uploading still runs (unknown hosts count as alive)."""
-    import os
-    import socket
-
     if not owner or ":" not in owner:
         return False
     host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError):
-        return False
-    except PermissionError:
-        return True
-    return True
+    return holder_alive(host, pid)
 
 
 def _ends(outcome: object) -> bool:

@@ -30,7 +30,8 @@ from fedimpute.engine.toilenv import TOIL_VERSION, ensure_toil_venv
 from fedimpute.engine.wesenv import ensure_wes_venv
 from fedimpute.exceptions import FedImputeError
 
-__all__ = ["BATCH_SYSTEMS", "RUNNERS", "SapporoServer", "ToilOptions", "free_port", "service_info", "write_run_sh"]
+__all__ = ["BATCH_SYSTEMS", "RUNNERS", "SapporoServer", "ToilOptions", "free_port", "service_info",
+           "wait_until_answers", "write_run_sh"]
 
 URL_PREFIX = "/ga4gh/wes/v1"
 RUNNERS = ("cwltool", "toil")
@@ -48,6 +49,23 @@ def service_info(runner: str = "cwltool") -> dict[str, Any]:
         "workflow_engine_versions": {runner: {"workflow_engine_version": [version]}},
         "default_workflow_engine_parameters": {},
     }
+
+
+def wait_until_answers(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float, *, what: str) -> None:
+    """Poll ``url/service-info`` until it answers 200; a FedImputeError naming ``log`` when ``proc`` exits
+    first or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-1500:]
+            raise FedImputeError(f"{what} exited at start-up (code {proc.returncode}):\n{tail}")
+        try:
+            if httpx.get(f"{url}/service-info", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise FedImputeError(f"{what} did not answer on {url} within {timeout:g} s; see {log}")
 
 
 def free_port() -> int:
@@ -187,20 +205,11 @@ class SapporoServer:
 
     def _wait_ready(self, proc: subprocess.Popen[bytes], timeout: float) -> None:
         """Wait for ``service-info`` to answer; ``proc`` is the just-started server, to notice an early exit."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                tail = (self.workdir / "sapporo.log").read_text(errors="replace")[-1500:]
-                raise FedImputeError(f"the WES server exited at start-up (code {proc.returncode}):\n{tail}")
-            try:
-                if httpx.get(f"{self.url}/service-info", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise FedImputeError(f"the WES server did not answer on {self.url} within {timeout:g} s; "
-                             f"see {self.workdir / 'sapporo.log'}")
+        try:
+            wait_until_answers(proc, self.url, self.workdir / "sapporo.log", timeout, what="the WES server")
+        except FedImputeError:
+            self.stop()
+            raise
 
     def token(self, username: str) -> str:
         """A bearer token for ``username`` from sapporo's built-in identity provider."""

@@ -26,11 +26,12 @@ from fedimpute.credentials import Credentials
 from fedimpute.engine.node_submit import PARTNER_TAG
 from fedimpute.engine.node_tokens import NodeTokens
 from fedimpute.engine.options import EngineOptions
-from fedimpute.engine.sapporo import URL_PREFIX, SapporoServer, free_port
+from fedimpute.engine.sapporo import URL_PREFIX, SapporoServer, free_port, wait_until_answers
 from fedimpute.engine.toolcheck import check_tools
 from fedimpute.engine.tools import missing_tools
-from fedimpute.exceptions import FedImputeError, ServiceNotFoundError, UsageError
+from fedimpute.exceptions import ServiceNotFoundError, UsageError
 from fedimpute.paths import home_dir, write_private
+from fedimpute.processes import pid_alive
 from fedimpute.store import Store
 
 __all__ = ["engine_runs", "engine_start", "engine_status", "engine_stop"]
@@ -42,18 +43,8 @@ def _state_file(home: Path) -> Path:
     return home / "engine" / "engine.json"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _running(state: dict[str, Any]) -> bool:
-    if not state or not _alive(state["pid"]) or not _alive(state.get("gateway_pid", state["pid"])):
+    if not state or not pid_alive(state["pid"]) or not pid_alive(state.get("gateway_pid", state["pid"])):
         return False
     try:
         return httpx.get(f"{state['url']}/service-info", timeout=2).status_code == 200
@@ -155,26 +146,11 @@ def _launch(home: Path, port: int | None, options: EngineOptions) -> dict[str, A
         gateway = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                    env={**os.environ, "TMPDIR": str(tmp)})
     url = f"http://127.0.0.1:{local_port}{URL_PREFIX}"
-    _wait_for(gateway, url, home / "engine" / "gateway.log")
+    wait_until_answers(gateway, url, home / "engine" / "gateway.log", 30, what="the engine's gateway")
     scheme = "https" if options.tls else "http"
     public = None if plain_loopback else f"{scheme}://{options.address}:{port}{URL_PREFIX}"
     return {"pid": server.pid, "gateway_pid": gateway.pid, "port": port, "url": url, "public_url": public,
             "upstream": server.url, **options.as_dict()}
-
-
-def _wait_for(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise FedImputeError(f"the engine's gateway exited at start-up (code {proc.returncode}):\n"
-                                 f"{log.read_text(errors='replace')[-1500:]}")
-        try:
-            if httpx.get(f"{url}/service-info", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise FedImputeError(f"the engine's gateway did not answer on {url} within {timeout:g} s; see {log}")
 
 
 def engine_runs(home: Path | None = None) -> list[dict[str, Any]]:
@@ -206,7 +182,7 @@ def _stop_group(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGTERM)
         for _ in range(100):
-            if not _alive(pid):
+            if not pid_alive(pid):
                 return
             time.sleep(0.1)
         os.killpg(pid, signal.SIGKILL)

@@ -9,12 +9,10 @@ shared by every FEDIMPUTE_HOME of the user (it holds code, not data):
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import venv
 from pathlib import Path
 
-from fedimpute.exceptions import FedImputeError
+from fedimpute.engine.pinned_venv import ensure_pinned_venv
 
 __all__ = ["SAPPORO_VERSION", "CWLTOOL_VERSION", "ensure_wes_venv", "wes_venv_path"]
 
@@ -30,27 +28,11 @@ def wes_venv_path() -> Path:
     return cache / "fedimpute" / f"wes-venv-sapporo-{SAPPORO_VERSION}"
 
 
-def _wanted() -> str:
-    return f"sapporo=={SAPPORO_VERSION} cwltool=={CWLTOOL_VERSION}"
-
-
 def ensure_wes_venv(*, quiet: bool = True) -> Path:
     """Create (once) the venv with the pinned sapporo and cwltool; return its path."""
-    path = wes_venv_path()
-    marker = path / _MARKER
-    if marker.is_file() and marker.read_text().strip() == _wanted() and (path / "bin" / "sapporo").exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    venv.create(path, with_pip=True, clear=path.exists())
-    cmd = [str(path / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
-           *(["-q"] if quiet else []), f"sapporo=={SAPPORO_VERSION}", f"cwltool=={CWLTOOL_VERSION}"]
-    proc = subprocess.run(cmd, capture_output=quiet, text=True)
-    if proc.returncode:
-        tail = (proc.stderr or "")[-800:] if quiet else ""
-        raise FedImputeError(f"installing the WES server (sapporo {SAPPORO_VERSION}, cwltool) into {path} failed; "
-                             f"check network access to PyPI and run `python -m fedimpute.engine.wesenv` again\n{tail}")
-    marker.write_text(_wanted() + "\n")
-    return path
+    return ensure_pinned_venv(wes_venv_path(), [f"sapporo=={SAPPORO_VERSION}", f"cwltool=={CWLTOOL_VERSION}"],
+                              marker=_MARKER, needs=["sapporo", "cwltool"], what="the WES server (sapporo, cwltool)",
+                              module="fedimpute.engine.wesenv", env_var="FEDIMPUTE_WES_VENV", quiet=quiet)
 
 
 if __name__ == "__main__":

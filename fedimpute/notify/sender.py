@@ -36,6 +36,7 @@ from fedimpute.models import utcnow
 from fedimpute.notify.channels import Channel, ChannelBook
 from fedimpute.notify.delivery import Send, send
 from fedimpute.notify.messages import digest, render
+from fedimpute.processes import holder_alive
 from fedimpute.store import Store
 
 __all__ = ["BURST", "MAX_ATTEMPTS", "STALE_CLAIM", "SendReport", "Sender", "retry_delay"]
@@ -61,16 +62,7 @@ def retry_delay(attempts: int, base: float = 30.0, cap: float = 3600.0) -> timed
 def _alive(claimer: str) -> bool:
     """Whether the process that made a claim (``host:pid:nonce``) still runs; other hosts count as alive."""
     host, _, rest = claimer.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError):
-        return False
-    except PermissionError:
-        return True
-    return True
+    return holder_alive(host, rest.partition(":")[0])
 
 
 @dataclass
