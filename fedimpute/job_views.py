@@ -13,10 +13,12 @@ from itertools import groupby
 from typing import Any
 
 from fedimpute.exceptions import JobNotFoundError
+from fedimpute.jobs.eta import eta_json, etas
+from fedimpute.jobs.progress import progress_json
 from fedimpute.models import Job
 from fedimpute.store import Store
 
-__all__ = ["job_detail", "job_summary", "unknown_job", "visible_job"]
+__all__ = ["job_detail", "job_summaries", "job_summary", "unknown_job", "visible_job"]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -50,8 +52,18 @@ def job_summary(job: Job) -> dict[str, Any]:
     }
 
 
+def job_summaries(store: Store, jobs: list[Job]) -> list[dict[str, Any]]:
+    """``jobs list --json``: :func:`job_summary` of each job with its ``progress`` and ``eta`` (null where
+    unknown), read for all of them at once."""
+    ids = [j.job_id for j in jobs]
+    progress = store.latest_progress(ids)
+    times = etas(store, jobs)
+    return [{**job_summary(j), "progress": progress_json(progress.get(j.job_id)),
+             "eta": eta_json(times.get(j.job_id))} for j in jobs]
+
+
 def job_detail(store: Store, job_id: str) -> dict[str, Any]:
-    """``jobs show --json``: the job with its steps, events and results."""
+    """``jobs show --json``: the job with its steps, events, results, progress and ETA."""
     job = store.get_job(job_id)
     messages = store.step_messages(job_id)
     steps = [
@@ -72,4 +84,6 @@ def job_detail(store: Store, job_id: str) -> dict[str, Any]:
                      "downloaded_at": _iso(r.downloaded_at)} for r in store.result_files(job_id)],
         "children": [c.job_id for c in store.list_jobs(parent_id=job_id)],
         "error": job.error,
+        "progress": progress_json(store.latest_progress([job_id]).get(job_id)),
+        "eta": eta_json(etas(store, [job])[job_id]),
     }

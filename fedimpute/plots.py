@@ -3,7 +3,9 @@
 Every function takes data (the quality documents and column dicts of
 :mod:`fedimpute.quality`, or pandas DataFrames with the same columns) or a
 :class:`~fedimpute.store.Store`, returns a HoloViews object, and needs no server: show it
-in Jupyter, or render it with ``hv.render`` / ``hv.save``.  HoloViews, Bokeh and pandas are
+in Jupyter, or render it with ``hv.render`` / ``hv.save``.  Plots are 640 px wide; :func:`fit` makes one
+fill its container's width instead (dashboards), without the warning a fixed width next to
+``responsive`` causes.  HoloViews, Bokeh and pandas are
 imported inside the functions, so ``import fedimpute.plots`` stays as light as the rest of
 the domain package (the ``ui`` extra brings the plotting stack).
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STATUS_COLORS",
+    "fit",
     "job_scatter",
     "jobs_by_status",
     "jobs_over_time",
@@ -45,6 +48,9 @@ STATUS_COLORS = {
     "cancelled": "#fb8c00",
 }
 WIDTH, HEIGHT = 640, 320
+#: Sizing options :func:`fit` drops: a fixed width (even ``width=None`` set explicitly) next to
+#: ``responsive`` makes HoloViews warn "responsive mode could not be enabled ...".
+_FIXED = ("width", "frame_width", "frame_height", "aspect", "data_aspect")
 
 
 def _hv() -> ModuleType:
@@ -56,6 +62,41 @@ def _hv() -> ModuleType:
         hv.Store.set_current_backend("bokeh")
     module: ModuleType = hv  # holoviews has no type information: its objects are Any
     return module
+
+
+def fit(plot: Any, height: int = 300) -> Any:
+    """``plot`` (an element or an overlay from this module) as a copy that fills its container's width at
+    ``height`` pixels: its fixed width is dropped, not overridden, so nothing warns.  Use this, never
+    ``plot.opts(width=None, responsive=True)``: an explicit ``width=None`` still counts as a fixed width.
+    Layouts (panels side by side) keep their fixed sizes; pass their panels one by one."""
+    hv = _hv()
+    if isinstance(plot, hv.Element):
+        return _refit(hv, plot, height)
+    if isinstance(plot, hv.Overlay):  # a new container (its options are its own), of refitted layers
+        return _sized(hv, plot, hv.Overlay([_refit(hv, el, None) for el in plot]), height)
+    if isinstance(plot, hv.NdOverlay):
+        return _sized(hv, plot, hv.NdOverlay({k: _refit(hv, v, None) for k, v in plot.items()}, plot.kdims), height)
+    raise TypeError(f"fit() takes an element or an overlay, not {type(plot).__name__}")
+
+
+def _options(hv: Any, obj: Any) -> dict[str, Any]:
+    """``obj``'s plot and style options without the fixed sizes."""
+    kwargs = {**hv.Store.lookup_options("bokeh", obj, "plot").kwargs,
+              **hv.Store.lookup_options("bokeh", obj, "style").kwargs}
+    return {k: v for k, v in kwargs.items() if k not in _FIXED}
+
+
+def _sized(hv: Any, old: Any, new: Any, height: int) -> Any:
+    return new.opts(**{**_options(hv, old), "responsive": True, "height": height})
+
+
+def _refit(hv: Any, obj: Any, height: int | None) -> Any:
+    """``obj`` with its own options minus the fixed sizes, then responsive at ``height`` (None: a layer of
+    an overlay, which takes the overlay's size)."""
+    kwargs = {k: v for k, v in _options(hv, obj).items() if k not in ("height", "responsive")}
+    if height is not None:
+        kwargs.update(responsive=True, height=height)
+    return obj.opts.clear().opts(**kwargs)
 
 
 def _frame(data: Any) -> pd.DataFrame:

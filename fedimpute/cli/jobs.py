@@ -12,7 +12,8 @@ from fedimpute.cli._common import emit_json, err, out, store
 from fedimpute.credentials import MissingTokenError
 from fedimpute.exceptions import FedImputeError, TransientServiceError, UnknownProtocolError, UsageError
 from fedimpute.hub import Hub
-from fedimpute.job_views import job_detail, job_summary
+from fedimpute.job_views import job_detail, job_summaries, job_summary
+from fedimpute.jobs.progress import progress_text
 from fedimpute.models import JobStatus
 
 if TYPE_CHECKING:
@@ -34,8 +35,9 @@ def list_jobs(
     """List jobs, newest first."""
     if status is not None and status not in {s.value for s in JobStatus}:
         raise UsageError(f"unknown status {status!r}; choose one of {', '.join(s.value for s in JobStatus)}")
-    jobs = store().list_jobs(status=status, service=service, owner=owner)
-    rows = [job_summary(j) for j in jobs]
+    jobs_store = store()
+    jobs = jobs_store.list_jobs(status=status, service=service, owner=owner)
+    rows = job_summaries(jobs_store, jobs)
     if as_json:
         emit_json(rows)
         return
@@ -75,6 +77,12 @@ def show_job(
                 "submitted_at", "started_at", "finished_at", "expires_at", "error"):
         if detail[key] is not None:
             out.print(f"  {key:15} {detail[key]}")
+    if detail["progress"]:
+        out.print(f"  {'progress':15} {progress_text(detail['progress'])}", markup=False)
+    if detail["eta"]:
+        eta = detail["eta"]
+        out.print(f"  {'eta':15} {eta['finish_at']} (between {eta['low']} and {eta['high']}; from "
+                  f"{eta['based_on']} finished jobs)", markup=False)
     for step in detail["steps"]:
         out.print(f"  [bold]{step['name']}[/bold]")
         for m in step["messages"]:

@@ -3,7 +3,8 @@
 A single report (a CLI refresh, a cancel, a download's fresh read) and a monitor sweep over
 thousands of jobs go through the same rule, :func:`changes_of`: what differs from the stored
 row is written, a status change writes its event in the same transaction, step messages and
-a result password are kept as they arrive, and a fan-out parent follows its children.
+a result password are kept as they arrive, a changed progress (:mod:`fedimpute.jobs.progress`) adds
+its row, and a fan-out parent follows its children.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from fedimpute.credentials import Credentials
+from fedimpute.jobs.progress import record_progress
 from fedimpute.models import Job, JobStatus, StepMessage
 from fedimpute.services.base import RemoteJob
 from fedimpute.store import Store
@@ -71,6 +73,7 @@ def apply_remote(store: Store, credentials: Credentials, job: Job, remote: Remot
         store.add_step_messages(messages)
     if remote.outputs:
         store.add_result_names(job.job_id, [f.name for f in remote.outputs])
+    record_progress(store, [(job.model_dump(), remote)])  # a new step message changes no job field
     changes = changes_of(job.model_dump(), remote)
     if not changes:
         return job  # nothing new: no write
@@ -84,7 +87,7 @@ def apply_remote(store: Store, credentials: Credentials, job: Job, remote: Remot
 def apply_reports(store: Store, credentials: Credentials, reports: list[tuple[dict[str, Any], RemoteJob]]) -> int:
     """Record many reports (a monitor sweep): plain state changes in three bulk statements, reports
     with more to keep through :func:`apply_remote`.  Returns how many jobs changed status."""
-    changed, bulk = 0, []
+    changed, bulk, plain = 0, [], []
     for row, remote in reports:
         carries_more = bool(remote.steps or remote.outputs or remote.password is not None)
         if not carries_more and not changes_of(row, remote):
@@ -97,7 +100,10 @@ def apply_reports(store: Store, credentials: Credentials, reports: list[tuple[di
                          "remote_state": remote.remote_state, "queue_position": remote.queue_position,
                          "started_at": remote.started_at, "finished_at": remote.finished_at,
                          "expires_at": remote.expires_at, "error": remote.error, "detail": _detail(remote)})
-    return changed + store.apply_job_updates(bulk)
+            plain.append((row, remote))
+    changed += store.apply_job_updates(bulk)
+    record_progress(store, plain)
+    return changed
 
 
 def mark_lost(store: Store, rows: list[dict[str, Any]], reason: str) -> int:

@@ -40,7 +40,7 @@ from fedimpute.ui.text import safe_html
 
 __all__ = ["ADMIN_VIEWS", "VIEWS", "HubApp", "create_app"]
 
-VIEWS = ("Jobs", "Submit", "Advisor", "Services", "Panels", "Statistics", "Settings")
+VIEWS = ("Jobs", "Board", "Submit", "Advisor", "Services", "Panels", "Statistics", "Settings")
 ADMIN_VIEWS = ("Admin",)  # in an admin's navigation only; refused to anyone else
 CATALOGUE_EVERY = 15  # ticks between re-reads of the catalogue (health written by the monitor)
 PAGE_CSS = """
@@ -83,6 +83,10 @@ class HubApp(pn.viewable.Viewer):
             self._fill_detail(slot)
             self.state.param.watch(lambda _: self._fill_detail(slot), "selected_job_id")
             return pn.Column(JobsTable(jobs=self.jobs), slot, sizing_mode="stretch_width")
+        if name == "Board":  # the running jobs, live; its own re-read (only after the store changed)
+            from fedimpute.ui.components.board_view import BoardView
+            from fedimpute.ui.state.board import BoardState
+            return BoardView(board=BoardState(hub_state=self.state), refresh_ms=self.refresh_ms)
         if name == "Submit":
             return SubmitForm(submission=self.submission)
         if name == "Services":

@@ -28,8 +28,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--preload-jobs", type=int, default=0, help="create this many jobs (no input files) "
                         "before serving; their ids are printed after READY, one per line, then END")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
+    parser.add_argument("--synthetic-chunks", type=int, default=1, help="20 Mb chunks of the stand-in chromosome "
+                        "a job runs on when uploads are discarded (imputation reports them one by one)")
     args = parser.parse_args(argv)
     sim = CloudgeneSim(keep_uploads=not args.discard_uploads, step_seconds=args.step_seconds,
+                       synthetic_chunks=args.synthetic_chunks,
                        engine_slots=args.engine_slots, max_running_per_user=10**6 if args.preload_jobs else 2)
     sim.add_user(args.user, args.token)
     user = sim.users[args.user]

@@ -5,7 +5,9 @@ run_phase() lazily (on each request, once the phase's time is up) or on
 demand via CloudgeneSim.advance(), which keeps tests deterministic. Each
 phase closes the current step with its final messages and opens the next one
 with a type-3 (RUNNING) message, in the order Input Validation, Quality
-Control, Phasing and Imputation, Summary (section 9).
+Control, Phasing and Imputation, Summary (section 9).  Imputation moves one
+chunk per transition, its running message saying "Imputation (i/n)" as the
+server's does, so a client can follow a job chunk by chunk.
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ def _load_vcfs(sim, job: Job) -> list:
     build = job.params["build"]
     names = [f for f in job.inputs if f.name.endswith(".vcf.gz")]
     if not sim.keep_uploads:  # nothing was stored: pretend the upload was a chromosome 20 panel
-        return [synthetic_vcf(names[0].name if names else "upload.vcf.gz", max(sim.min_samples, 1), build)]
+        return [synthetic_vcf(names[0].name if names else "upload.vcf.gz", max(sim.min_samples, 1), build,
+                              sim.synthetic_chunks)]
     if not names:
         raise VcfError("No vcf.gz input files detected.")
     vcfs = [scan_vcf(f.path, f.name) for f in names]
@@ -167,19 +170,26 @@ def _quality_control(sim, job: Job, at: float) -> None:
     job.steps[-1].messages = msgs
     if job.params["mode"] != "imputation":  # any other value runs QC only (main.nf)
         return _begin_export(sim, job, at)
-    _open_step(
-        sim,
-        job,
-        "Phasing and Imputation",
-        f'<b>Imputation (1/{qc.remaining_chunks})</b><br><div class="progress">'
-        '<div class="bar" style="width: 0%"></div></div>',
-        at,
-    )
+    _open_step(sim, job, "Phasing and Imputation", _imputation_running(1, qc.remaining_chunks), at)
     _schedule(sim, job, "impute", at)
 
 
+def _imputation_running(at_chunk: int, chunks: int) -> str:
+    """The running message of the imputation step, as the server writes it: "Imputation (i/n)" while
+    chunk i of n is imputed, over a progress bar of the chunks finished."""
+    width = round(100 * (at_chunk - 1) / chunks)
+    return (f'<b>Imputation ({at_chunk}/{chunks})</b><br><div class="progress">'
+            f'<div class="bar" style="width: {width}%"></div></div>')
+
+
 def _impute(sim, job: Job, at: float) -> None:
+    """One chunk per transition: the running message moves to the next chunk (rewritten in place, as the
+    server updates it) until the last chunk is done and the step closes."""
     chunks, phasing = job.qc.remaining_chunks, job.params["phasing"]
+    job.chunks_imputed += 1
+    if job.chunks_imputed < chunks:
+        job.steps[-1].messages = [message(_imputation_running(job.chunks_imputed + 1, chunks), RUNNING_MSG, at)]
+        return _schedule(sim, job, "impute", at)
     msgs = (
         []
         if phasing == "no_phasing"

@@ -102,3 +102,4 @@ class Job:
     due: float | None = None
     vcfs: list[Any] = field(default_factory=list)
     qc: Any = None
+    chunks_imputed: int = 0  # chunks of the Phasing and Imputation step finished so far

@@ -67,7 +67,7 @@ class CloudgeneSim:
     `max_running_per_user` (submit 400 above it); `engine_slots` (jobs running at once, the rest
     wait in state 1); `step_seconds` per lifecycle phase; `min_samples`/`max_samples`;
     `max_downloads` per file; `md5_sidecars`; `workdir` for workspaces; `keep_uploads` (False:
-    count upload bytes only and run on a synthetic chromosome 20).
+    count upload bytes only and run on a synthetic chromosome 20 of `synthetic_chunks` chunks).
     Observable: `jobs`, `download_gets`, `upload_bytes`, `requests`, `token_requests` (which token sent
     each request: requests_by_token()); controls: `maintenance`,
     `faults`, kill(), retire(), advance(), run_to_end(), add_user(), expire/revoke_token().
@@ -89,6 +89,7 @@ class CloudgeneSim:
         workdir: Path | None = None,
         keep_uploads: bool = True,
         server_name: str = "Michigan Imputation Server (simulated)",
+        synthetic_chunks: int = 1,
     ):
         self.app_id, self.app_version, self.app_name = app_id, app_version, "Genotype Imputation"
         self.panels = [dict(p) for p in (panels if panels is not None else DEFAULT_PANELS)]
@@ -99,6 +100,7 @@ class CloudgeneSim:
             Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="cloudgene-sim-"))
         )
         self.server_name = server_name
+        self.synthetic_chunks = synthetic_chunks  # 20 Mb chunks of the stand-in upload (keep_uploads False)
         self.contact_name, self.contact_mail = "the Imputation Server team", "imputation@example.org"
         self.lock = threading.RLock()
         self.users: dict[str, User] = {}

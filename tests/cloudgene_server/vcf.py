@@ -195,12 +195,14 @@ def check_build(vcf: VcfFile, build: str) -> None:
         )
 
 
-def synthetic_vcf(name: str, n_samples: int, build: str) -> VcfFile:
-    """Stand-in for a discarded upload: 30 polymorphic SNPs on chromosome 20."""
+def synthetic_vcf(name: str, n_samples: int, build: str, chunks: int = 1) -> VcfFile:
+    """Stand-in for a discarded upload: 30 polymorphic SNPs on chromosome 20, spread over ``chunks``
+    20 Mb chunks (at least 10 SNPs each, so none is excluded for having too few)."""
     vcf = VcfFile(name=name, samples=[f"SAMPLE{i + 1}" for i in range(n_samples)])
     vcf.chrom = "chr20" if build == "hg38" else "20"
-    for i in range(30):
-        pos = 60_000 + 1_000 * i
+    n = max(30, 10 * chunks)
+    for i in range(n):
+        pos = 60_000 + (i * chunks // n) * CHUNK_SIZE + 1_000 * i
         _classify(vcf, Site(pos, f"rs{9000 + i}", "ACGT"[i % 4], "CGTA"[i % 4], 0.05 + 0.01 * i), "PASS")
         vcf.n_sites, vcf.last_pos = vcf.n_sites + 1, pos
     return vcf

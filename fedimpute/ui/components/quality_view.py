@@ -32,7 +32,9 @@ def bin_rows(quality: dict) -> pd.DataFrame:
 
 def _fit(plot, height: int = 300):
     """A shared plot (fixed 640 px) resized to share a row."""
-    return pn.pane.HoloViews(plot.opts(width=None, responsive=True, height=height), sizing_mode="stretch_width")
+    from fedimpute.plots import fit
+
+    return pn.pane.HoloViews(fit(plot, height), sizing_mode="stretch_width")
 
 
 class QualityView(pn.viewable.Viewer):

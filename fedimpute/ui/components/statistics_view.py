@@ -43,7 +43,9 @@ def service_summary(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fit(plot, height: int = 300) -> pn.pane.HoloViews:
-    return pn.pane.HoloViews(plot.opts(width=None, responsive=True, height=height), sizing_mode="stretch_width")
+    from fedimpute.plots import fit
+
+    return pn.pane.HoloViews(fit(plot, height), sizing_mode="stretch_width")
 
 
 class StatisticsView(pn.viewable.Viewer):
