@@ -39,7 +39,12 @@ STATES: dict[str, JobStatus] = {
     "DELETED": JobStatus.CANCELLED,  # sapporo extension, after DELETE /runs/{id}
 }
 _PROGRESS = re.compile(r"^(INFO|WARNING|ERROR)\b.*\[(job|step|workflow) ", re.I)
+#: Lines kept from the whole log, not only its tail: what progress is counted from (every finished job,
+#: the local engine's chunk plans), so that a long run's count does not shrink to what its tail shows.
+_COUNTED = re.compile(r"^fedimpute: |^INFO\b.*\[job [^]]+\] completed success")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # cwltool colours its log levels
 MAX_LOG_MESSAGES = 40
+MAX_COUNTED_MESSAGES = 2000
 
 
 def map_state(state: str | None, table: dict[str, JobStatus] = STATES) -> JobStatus:
@@ -93,9 +98,13 @@ def log_text_or_url(value: Any, run_url: str) -> tuple[str | None, str | None]:
 def _log_messages(text: str | None, failed: bool) -> list[RemoteMessage]:
     if not text:
         return []
-    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
-    shown = lines if failed else [ln for ln in lines if _PROGRESS.match(ln)]  # a failure: its last words
-    chosen = shown[-MAX_LOG_MESSAGES:]
+    lines = [_ANSI.sub("", ln).rstrip() for ln in text.splitlines() if ln.strip()]
+    if failed:  # a failure: its last words
+        chosen = lines[-MAX_LOG_MESSAGES:]
+    else:
+        counted = [i for i, ln in enumerate(lines) if _COUNTED.match(ln)][-MAX_COUNTED_MESSAGES:]
+        recent = [i for i, ln in enumerate(lines) if _PROGRESS.match(ln)][-MAX_LOG_MESSAGES:]
+        chosen = [lines[i] for i in sorted({*counted, *recent})]
     out = []
     for ln in chosen:
         level = MessageLevel.ERROR if ln.startswith("ERROR") or (failed and ln is chosen[-1]) else (

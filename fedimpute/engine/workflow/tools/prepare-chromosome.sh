@@ -111,6 +111,8 @@ planned=$(wc -l < plan.tsv); skipped=$(wc -l < "$chunks")
 say "Chunks: $planned"
 say "Chunks excluded: $skipped"
 [ "$planned" -gt "$skipped" ] || fail "No chunks passed the QC step. Imputation cannot be started!"
+# the run's log tells whoever follows it how many chunk jobs this chromosome has (their progress total)
+echo "fedimpute: $label: $((planned - skipped)) chunks to impute" >&2
 if [ "$mode" != imputation ]; then say "Mode: quality control only"; exit 0; fi
 
 # Unphased input cannot skip phasing: say so here, once, before any chunk job starts.
