@@ -300,6 +300,14 @@ class Credentials:
         """Whether ``user`` stored a token of their own (the environment and the shared token aside)."""
         return bool(self._secrets.get(_token_key(service, user)))
 
+    def secret(self, key: str) -> str | None:
+        """Another kind of secret kept in the same store under ``key`` (a user's notification channels)."""
+        return self._secrets.get(key)
+
+    def update_secret(self, key: str, change: Callable[[str | None], str | None]) -> None:
+        """Replace the secret ``key`` with ``change(old)`` atomically (None deletes it)."""
+        self._secrets.update(key, change)
+
     def set_token(self, service: str, token: SecretStr | str, *, user: str | None = None) -> None:
         """Keep ``user``'s own token for ``service`` (``user=None``: the lab's shared token)."""
         value = token.get_secret_value() if isinstance(token, SecretStr) else token

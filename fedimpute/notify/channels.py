@@ -175,8 +175,6 @@ class ChannelBook:
 
     def __init__(self, credentials: Credentials) -> None:
         self.credentials = credentials
-        # the store's generic get/update (Credentials has no public accessor for secrets of other kinds)
-        self._secrets = credentials._secrets
 
     @staticmethod
     def _parse(raw: str | None) -> list[Channel]:
@@ -196,7 +194,7 @@ class ChannelBook:
 
     def channels(self, user: str) -> list[Channel]:
         """``user``'s channels, oldest first."""
-        return self._parse(self._secrets.get(_key(user)))
+        return self._parse(self.credentials.secret(_key(user)))
 
     def get(self, user: str, channel_id: str) -> Channel:
         found = next((c for c in self.channels(user) if c.id == channel_id), None)
@@ -219,7 +217,7 @@ class ChannelBook:
             kept = [c for c in kept if c.id != channel.id] + [channel]
             return json.dumps([c._stored() for c in kept])
 
-        self._secrets.update(_key(user), change)
+        self.credentials.update_secret(_key(user), change)
         return channel
 
     def remove(self, user: str, channel_id: str) -> Channel:
@@ -230,6 +228,6 @@ class ChannelBook:
             kept = [c for c in self._parse(raw) if c.id != channel_id]
             return json.dumps([c._stored() for c in kept]) if kept else None
 
-        self._secrets.update(_key(user), change)
+        self.credentials.update_secret(_key(user), change)
         return gone
 
