@@ -95,13 +95,18 @@ class Gateway:
 
     # -- talking to the WES server ---------------------------------------------------------------
 
-    def _rewrite(self, data: bytes, request: Request) -> bytes:
+    def _rewrite(self, data: bytes, request: Request, partner: bool) -> bytes:
+        """The WES server's loopback URLs as the address the client used; for a partner, the node's
+        folders (its panels', its runs') as ``<node>``: where the node keeps things is not theirs to see."""
         public = f"{str(request.base_url).rstrip('/')}{PREFIX}"
-        return data.replace(self.upstream.encode(), public.encode())
+        data = data.replace(self.upstream.encode(), public.encode())
+        if partner:
+            data = data.replace(str(self.home.resolve()).encode(), b"<node>")
+        return data
 
     async def forward(self, request: Request, path: str, *, content: Any = None,
-                      headers: dict[str, str] | None = None,
-                      params: list[tuple[str, str]] | None = None) -> Response:
+                      headers: dict[str, str] | None = None, params: list[tuple[str, str]] | None = None,
+                      partner: bool = False) -> Response:
         query = httpx.QueryParams(tuple(request.query_params.multi_items() if params is None else params))
         send_headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
         if headers is not None:
@@ -113,7 +118,7 @@ class Gateway:
         response = await self.client.send(upstream, stream=True)
         back = {k: v for k, v in response.headers.items() if k.lower() in _PASS_BACK}
         if response.headers.get("content-type", "").startswith("application/json"):
-            body = self._rewrite(await response.aread(), request)
+            body = self._rewrite(await response.aread(), request, partner)
             await response.aclose()
             back.pop("content-length", None)
             return Response(body, status_code=response.status_code, headers=back)
@@ -158,8 +163,8 @@ async def _partner_submit(gw: Gateway, request: Request, partner: str) -> Respon
     from fedimpute.engine.panels import panel_workflow_params, registry_panels
     from fedimpute.services.wes import workflow_attachments
 
-    length = request.headers.get("content-length")
-    if length and int(length) > gw.max_upload:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > gw.max_upload:
         return JSONResponse({"msg": f"upload larger than this node accepts ({gw.max_upload} bytes)"}, status_code=413)
     try:
         async with request.form(max_files=64, max_fields=16) as form:
@@ -173,14 +178,14 @@ async def _partner_submit(gw: Gateway, request: Request, partner: str) -> Respon
                       for p in registry_panels("node", gw.home)}
             body = partner_run_body(fields, uploads, partner=partner, panels=panels,
                                     workflow=workflow_attachments("impute"), engine=gw.engine)
-            return await gw.forward(request, "/runs", content=body.stream(), headers=body.headers())
+            return await gw.forward(request, "/runs", content=body.stream(), headers=body.headers(), partner=True)
     except NodeRequestError as exc:
         return JSONResponse({"msg": str(exc), "status_code": 400}, status_code=400)
 
 
 async def _partner_list(gw: Gateway, request: Request, partner: str) -> Response:
     params = [(k, v) for k, v in request.query_params.multi_items() if k in ("page_size", "page_token", "state")]
-    return await gw.forward(request, "/runs", params=[*params, ("tags", f"{PARTNER_TAG}:{partner}")])
+    return await gw.forward(request, "/runs", params=[*params, ("tags", f"{PARTNER_TAG}:{partner}")], partner=True)
 
 
 async def _route(gw: Gateway, request: Request) -> Response:
@@ -204,7 +209,7 @@ async def _route(gw: Gateway, request: Request) -> Response:
         return await (_partner_list if method == "GET" else _partner_submit)(gw, request, who.name)
     if not await gw.owns(who.name, run):
         return _not_found()
-    return await gw.forward(request, path)
+    return await gw.forward(request, path, partner=True)
 
 
 class _BodyLimit:

@@ -173,6 +173,7 @@ def test_node__partner_cannot_run_other_workflows_or_read_node_files(node):
     with httpx.Client(verify=ssl.create_default_context(cafile=cert)) as http:
         log = http.get(f"{public}/runs/{run_id}", headers=bearer).json()
     assert log["request"]["workflow_url"] == "impute.cwl"
+    assert str(node["home"].resolve()) not in json.dumps(log)  # the node's folders are not the partner's to see
     assert log["request"]["tags"]["fedimpute_partner"] == "site-b"
     assert "127.0.0.1:1/" not in json.dumps(log) and "evil" not in json.dumps(log)
 
