@@ -149,8 +149,13 @@ def test_parallel__only_for_large_bgzf_files_with_two_cores(monkeypatch):
     monkeypatch.delenv("FEDIMPUTE_PREFLIGHT_WORKERS", raising=False)
     monkeypatch.delenv("FEDIMPUTE_PREFLIGHT_READER", raising=False)
     monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    threads = [1]  # a single-threaded process (the suite's own process may run helper threads by now)
+    monkeypatch.setattr(runner.threading, "active_count", lambda: threads[0])
     big = FileKind("bgzf", runner.PARALLEL_MIN_BYTES, bgzf_eof=True)
     assert runner._parallel(big)
+    threads[0] = 2  # a process with threads never forks workers
+    assert not runner._parallel(big)
+    threads[0] = 1
     assert not runner._parallel(FileKind("bgzf", 1000, bgzf_eof=True))
     assert not runner._parallel(FileKind("gzip", runner.PARALLEL_MIN_BYTES))
     monkeypatch.setenv("FEDIMPUTE_PREFLIGHT_WORKERS", "1")
