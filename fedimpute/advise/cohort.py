@@ -21,11 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from fedimpute.preflight.build import canonical
-from fedimpute.preflight.checks import FileFacts, Options, file_checks
+from fedimpute.preflight.checks import Options, file_checks
 from fedimpute.preflight.panel import PanelSites
-from fedimpute.preflight.reader import FileKind, ReadError, line_blocks, open_source, sniff
 from fedimpute.preflight.report import FileReport
-from fedimpute.preflight.runner import _consume_header, _par_build
+from fedimpute.preflight.runner import scan_file
 from fedimpute.preflight.scan import FileScan, _Block
 
 __all__ = ["CohortSites", "SiteScan", "scan_cohort"]
@@ -38,7 +37,8 @@ class SiteScan(FileScan):
     """A FileScan that keeps, for every SNP the server would compare with a panel, its position,
     alleles and allele counts (per block, as numpy arrays)."""
 
-    def __init__(self, n_samples: int, *, par_build: str = "hg19") -> None:
+    def __init__(self, n_samples: int, *, par_build: str = "hg19", panel: PanelSites | None = None) -> None:
+        """``panel`` is ignored: every SNP is kept, to be compared with each candidate panel later."""
         super().__init__(n_samples, par_build=par_build, panel=PanelSites(path=Path("-")))
         self.kept: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
@@ -111,7 +111,7 @@ def scan_cohort(paths: list[Path], *, build: str = "auto") -> CohortSites:
     """Read every file once; a file that cannot be read contributes its failing report and no SNPs."""
     cohort = CohortSites()
     for path in paths:
-        facts = _scan_file(Path(path), build)
+        facts = scan_file(Path(path), Options(build=build), None, scan_class=SiteScan, parallel=False)
         scan = facts.scan
         if scan is not None:
             scan.panel = None  # the pre-flight's panel checks are not ours: the report leaves them out
@@ -136,44 +136,3 @@ def _collect(cohort: CohortSites, scan: SiteScan) -> None:
         order = np.argsort(cols["pos"], kind="stable")
         cohort.chromosomes[chrom] = {k: v[order] for k, v in cols.items()}
     scan.kept = []
-
-
-def _scan_file(path: Path, build: str) -> FileFacts:
-    """The pre-flight pass over one file (``runner.scan_file``'s single-process path) with a SiteScan."""
-    facts = FileFacts(path=path)
-    try:
-        facts.kind = sniff(path)
-    except ReadError as exc:
-        facts.kind = FileKind(None, 0, problem=str(exc))
-        return facts
-    if facts.kind.compression is None:
-        return facts
-    options = Options(build=build)
-    try:
-        source = open_source(path, facts.kind)
-    except (ReadError, OSError) as exc:
-        facts.read_error = str(exc)
-        return facts
-    try:
-        for buf, end in line_blocks(source):
-            start = 0
-            if facts.scan is None:
-                if bytes(buf[:4]) == b"BCF\x02":
-                    facts.kind = FileKind(None, facts.kind.size, problem="it is a BCF (binary VCF) file; convert it "
-                                          "with `bcftools view FILE.bcf -Oz -o FILE.vcf.gz`")
-                    return facts
-                start = _consume_header(buf, end, facts.header)
-                if start == end:
-                    continue
-                tab = buf.find(b"\t", start, buf.find(b"\n", start, end))
-                n = len(facts.header.samples) if facts.header.complete else 0
-                facts.scan = SiteScan(n, par_build=_par_build(facts, options, bytes(buf[start:tab]) if tab > start
-                                                              else b""))
-            facts.scan.scan_block(buf, start, end)
-    except ReadError as exc:
-        facts.read_error = str(exc)
-    finally:
-        source.close()
-    if facts.scan is None and facts.header.complete:
-        facts.scan = SiteScan(len(facts.header.samples), par_build=_par_build(facts, options, b""))
-    return facts

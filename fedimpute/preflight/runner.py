@@ -82,8 +82,10 @@ def _check_one(path: Path, options: Options, panel: PanelSites | None) -> tuple[
         return FileFacts(path=path), report
 
 
-def scan_file(path: Path, options: Options, panel: PanelSites | None) -> FileFacts:
-    """One pass over ``path``: the header, then every record through :class:`FileScan`."""
+def scan_file(path: Path, options: Options, panel: PanelSites | None, *,
+              scan_class: type[FileScan] = FileScan, parallel: bool = True) -> FileFacts:
+    """One pass over ``path``: the header, then every record through :class:`FileScan` (or a subclass
+    that keeps more, as the panel advisor's does: then in one process, ``parallel=False``)."""
     facts = FileFacts(path=path)
     try:
         facts.kind = sniff(path)
@@ -92,7 +94,7 @@ def scan_file(path: Path, options: Options, panel: PanelSites | None) -> FileFac
         return facts
     if facts.kind.compression is None:
         return facts
-    if _parallel(facts.kind) and _scan_parallel(facts, options, panel):
+    if parallel and _parallel(facts.kind) and _scan_parallel(facts, options, panel):
         return facts
     try:
         source = open_source(path, facts.kind)
@@ -100,17 +102,18 @@ def scan_file(path: Path, options: Options, panel: PanelSites | None) -> FileFac
         facts.read_error = str(exc)
         return facts
     try:
-        _read(source, facts, options, panel)
+        _read(source, facts, options, panel, scan_class)
     except ReadError as exc:
         facts.read_error = str(exc)
     finally:
         source.close()
     if facts.scan is None and facts.header.complete:
-        facts.scan = FileScan(len(facts.header.samples), par_build=_par_build(facts, options, b""), panel=panel)
+        facts.scan = scan_class(len(facts.header.samples), par_build=_par_build(facts, options, b""), panel=panel)
     return facts
 
 
-def _read(source: Source, facts: FileFacts, options: Options, panel: PanelSites | None) -> None:
+def _read(source: Source, facts: FileFacts, options: Options, panel: PanelSites | None,
+          scan_class: type[FileScan] = FileScan) -> None:
     header = facts.header
     first = True
     for buf, end in line_blocks(source):
@@ -129,7 +132,7 @@ def _read(source: Source, facts: FileFacts, options: Options, panel: PanelSites 
             tab = buf.find(b"\t", start, line_end)
             first_chrom = bytes(buf[start:tab]) if tab > start else b""
             n = len(header.samples) if header.complete else 0
-            facts.scan = FileScan(n, par_build=_par_build(facts, options, first_chrom), panel=panel)
+            facts.scan = scan_class(n, par_build=_par_build(facts, options, first_chrom), panel=panel)
         facts.scan.scan_block(buf, start, end)
 
 
