@@ -59,10 +59,6 @@ def completion_log_ids(ids: list[str]) -> set[str]:
     return {line.split("|")[0] for line in out.splitlines() if line.endswith("|COMPLETED")}
 
 
-def workflow_is_chunked() -> bool:
-    return re.search(r"^  chunk_size:", workflow_path().read_text(), re.M) is not None
-
-
 def grid_chunks(vcf: Path, size: int) -> int:
     """Chunks on the servers' fixed grid (1..size, size+1..2*size, ...) holding target sites."""
     out = subprocess.run(["bcftools", "query", "-f", "%POS\n", str(vcf)], capture_output=True, text=True,
@@ -85,8 +81,7 @@ def slurm_sapporo(slurm_cluster, tmp_path_factory):
 
 async def test_cluster__ci_fixture_runs_as_slurm_jobs_like_cwltool(slurm_sapporo, ci_panel, sapporo,
                                                                    sapporo_tokens, tmp_path):
-    chunked = workflow_is_chunked()
-    extra = {"chunk_size": CHUNK_SIZE, "chunk_flank": CHUNK_FLANK} if chunked else {}
+    extra = {"chunk_size": CHUNK_SIZE, "chunk_flank": CHUNK_FLANK}
     async with httpx.AsyncClient(timeout=60) as client:
         adapter = local_adapter(slurm_sapporo, client, extra=extra)
         job, seconds = await run_ci_fixture(adapter)
@@ -101,11 +96,10 @@ async def test_cluster__ci_fixture_runs_as_slurm_jobs_like_cwltool(slurm_sapporo
     assert len(jobs) > 1, names
     assert {j["JobState"] for j in jobs.values()} == {"COMPLETED"}, jobs
     assert completion_log_ids(sorted(jobs)) == set(jobs)  # `sacct --completion` saw the same jobs
-    if chunked:
-        chunks = grid_chunks(FIXTURE / "array.vcf.gz", CHUNK_SIZE)
-        assert chunks == math.ceil(1_000_000 / CHUNK_SIZE) and len(jobs) >= chunks, names
-        # each chunk its own Slurm job (Toil names a scattered step's jobs <parent>.<index>.<tool>)
-        assert len([n for n in names if "chunk" in n.split(".")[-2]]) >= chunks, names
+    chunks = grid_chunks(FIXTURE / "array.vcf.gz", CHUNK_SIZE)
+    assert chunks == math.ceil(1_000_000 / CHUNK_SIZE) and len(jobs) >= chunks, names
+    # each chunk its own Slurm job (Toil names a scattered step's jobs <parent>.<index>.<tool>)
+    assert len([n for n in names if "chunk" in n.split(".")[-2]]) >= chunks, names
 
     async with httpx.AsyncClient(timeout=60) as client:
         cwl = local_adapter(sapporo, client, sapporo_tokens["alice"])
