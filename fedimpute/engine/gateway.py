@@ -81,7 +81,8 @@ class Gateway:
         return self._cache[1], self._cache[2]
 
     def identify(self, request: Request) -> Identity | None | bool:
-        """The caller's identity; True when no token is needed (no partners); None when refused."""
+        """The caller's identity; True when no token is needed (no partner token, and listening on loopback
+        only); None when refused."""
         from fedimpute.engine.node_tokens import token_hash
 
         hashes, partners = self._snapshot()
