@@ -28,10 +28,10 @@ from tests.engine.test_toil_runner import (
     download_all,
     local_adapter,
     run_ci_fixture,
-    wait_until,
 )
 from tests.services.contract import poll_until
 from tests.vcfgen import write_vcf
+from tests.waiting import wait_for
 from tests.wes_fixtures import DATA
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
@@ -122,7 +122,7 @@ async def test_cluster__cancel_stops_the_runs_slurm_jobs(slurm_sapporo, tmp_path
         remote_id = await adapter.submit([write_vcf(tmp_path / "s.vcf.gz")], SubmitOptions(panel="toy-1"),
                                          job_name="slurm-cancel")
         comment = f"fedimpute-run-{remote_id}"
-        wait_until(lambda: any(j["JobState"] == "RUNNING" for j in slurm_jobs(comment).values()), 120,
+        wait_for(lambda: any(j["JobState"] == "RUNNING" for j in slurm_jobs(comment).values()), 120,
                    "the sleep step to run in Slurm")
         await adapter.cancel(remote_id)
         job = await poll_until(adapter, remote_id, lambda j: j.status.is_terminal, timeout=120)

@@ -32,6 +32,7 @@ from fedimpute.services.wes import WesService
 from tests.engine.conftest import FIXTURE
 from tests.services.contract import AdapterContract, poll_until
 from tests.vcfgen import write_vcf
+from tests.waiting import wait_for
 from tests.wes_fixtures import DATA, USERS
 
 pytestmark = pytest.mark.slow
@@ -101,13 +102,6 @@ def processes_in(folder: Path) -> list[str]:
         if cwd.startswith(str(folder)) or str(folder) in cmdline:
             found.append(f"{proc.name}: {cmdline.strip()}")
     return found
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 # -- fixtures --------------------------------------------------------------------------------------
@@ -221,12 +215,12 @@ async def test_toil__cancel_stops_the_leader_and_its_workers(toil_sapporo, toil_
                                      SubmitOptions(panel="toy-1"), job_name="toil-cancel")
     run_dir = toil_sapporo.run_dir(remote_id)
     # the step itself (`sleep 300`, working in the run's Toil work folder) has started
-    wait_until(lambda: any(" sleep 300" in f" {p.split(': ', 1)[1]}" for p in processes_in(run_dir)), 90,
+    wait_for(lambda: any(" sleep 300" in f" {p.split(': ', 1)[1]}" for p in processes_in(run_dir)), 90,
                "the sleep step to start")
     await adapter.cancel(remote_id)
     job = await poll_until(adapter, remote_id, lambda j: j.status.is_terminal, timeout=90)
     assert job.status is JobStatus.CANCELLED, job.remote_state
-    wait_until(lambda: not processes_in(run_dir), 10, f"the run's processes to end: {processes_in(run_dir)}")
+    wait_for(lambda: not processes_in(run_dir), 10, f"the run's processes to end: {processes_in(run_dir)}")
 
 
 def test_toil__wrong_runner_settings_refused_before_start(tmp_path):

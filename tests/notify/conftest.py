@@ -35,15 +35,6 @@ HOOK_TOKEN = "PlantedHookToken-x9q7W5abc"
 PLANTED = (SMTP_PASSWORD, HOOK_PASSWORD, HOOK_TOKEN)
 
 
-def wait_for(condition: Callable[[], object], timeout: float = 20.0, what: str = "the condition") -> None:
-    """Poll ``condition`` until it is true (no fixed sleeps); fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -13,7 +13,7 @@ from fedimpute.models import Job, JobStatus
 from fedimpute.notify import ChannelBook
 from fedimpute.store import Store
 from tests.conftest import ROOT
-from tests.notify.conftest import wait_for
+from tests.waiting import wait_for
 
 #: A sender whose marking blocks once it has sent (argv[1]: a file it writes then), until it is killed.
 SENDER = """

@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from tests.advise.conftest import lab, two_pops  # noqa: F401 (fixtures)
+from tests.waiting import await_for
 
 
 @pytest.fixture
@@ -38,10 +39,8 @@ async def test_advisor__ranks_and_prefills_the_submit_form(advisor, two_pops):  
     sub = advisor.submission
     assert (sub.services, sub.panel, sub.build) == (["lab"], "pop-b", "hg38")
     assert [f.name for f in sub.files] == ["cohort.vcf.gz"]
-    for _ in range(600):  # the form's pre-flight check was started for lab
-        if sub.reports and not sub.checking:
-            break
-        await asyncio.sleep(0.05)
+    # the form's pre-flight check was started for lab
+    await await_for(lambda: sub.reports and not sub.checking, what="the Submit form's pre-flight check")
     assert list(sub.reports) == ["lab"] and sub.reports["lab"].ok
 
 

@@ -27,6 +27,7 @@ from tests.cloudgene_server.fixtures import ALICE_TOKEN
 from tests.cloudgene_server.server import serve_in_thread
 from tests.cloudgene_server.state import CloudgeneSim
 from tests.ui.serving import login, screenshot
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -39,14 +40,6 @@ MIB = 1 << 20
 def staged(home: Path, user: str) -> list[Path]:
     root = staging_dir(home) / user
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
